@@ -1,0 +1,436 @@
+"""Load and validate a library folder: personas, topic trees and style templates.
+
+Layout::
+
+    personas/*.yaml           one persona per file
+    personas/topics/*.yaml    one topic tree per file
+    personas/styles/*.yaml    one style template per file
+
+Every file is checked on its own and every problem is reported at once as
+``file:line: field: message``. A broken file is left out; the valid files still load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from studio.library.errors import LibraryError, LibraryFileError
+from studio.library.models import (
+    Library,
+    Persona,
+    SamplingDefaults,
+    StyleTemplate,
+    TopicNode,
+    TopicTree,
+    slugify,
+)
+from studio.library.schema import (
+    EXPECTED,
+    NODE_FIELDS,
+    PERSONA_FIELDS,
+    SAMPLING_FIELDS,
+    STYLE_FIELDS,
+    TREE_FIELDS,
+    FieldRule,
+    kind_matches,
+    type_name,
+    unknown_key_message,
+)
+
+YAML_SUFFIXES = (".yaml", ".yml")
+T = TypeVar("T")
+
+
+def library_files(root: Path) -> dict[str, list[Path]]:
+    """The files of each kind below ``root``, sorted so loading order is stable."""
+
+    def yaml_in(folder: Path, recursive: bool) -> list[Path]:
+        if not folder.is_dir():
+            return []
+        found = folder.rglob("*") if recursive else folder.glob("*")
+        return sorted(p for p in found if p.is_file() and p.suffix in YAML_SUFFIXES)
+
+    return {
+        "persona": yaml_in(root, recursive=False),
+        "topics": yaml_in(root / "topics", recursive=True),
+        "style": yaml_in(root / "styles", recursive=True),
+    }
+
+
+def load_library(root: Path) -> Library:
+    """Load every file under ``root``. Never raises for bad files: see ``Library.errors``."""
+    files = library_files(root)
+    errors: list[LibraryError] = []
+    personas = _load_kind(files["persona"], parse_persona, errors)
+    trees = _load_kind(files["topics"], parse_topic_tree, errors)
+    styles = _load_kind(files["style"], parse_style, errors)
+    return Library(
+        root=root,
+        personas=tuple(personas),
+        topic_trees=tuple(trees),
+        styles=tuple(styles),
+        errors=tuple(errors),
+    )
+
+
+def _load_kind(
+    paths: Iterable[Path],
+    parse: Callable[[str, Path], tuple[T | None, list[LibraryError]]],
+    errors: list[LibraryError],
+) -> list[T]:
+    loaded: list[T] = []
+    seen: dict[str, tuple[Path, int]] = {}
+    for path in paths:
+        text, read_error = read_text(path)
+        if read_error is not None:
+            errors.append(read_error)
+            continue
+        item, file_errors = parse(text, path)
+        errors.extend(file_errors)
+        if item is None:
+            continue
+        item_id: str = item.id  # type: ignore[attr-defined]
+        id_line = _id_line(text)
+        if item_id in seen:
+            other, other_line = seen[item_id]
+            errors.append(
+                LibraryError(
+                    path,
+                    id_line,
+                    "id",
+                    f"duplicate id {item_id!r}, already used in {other}:{other_line}",
+                )
+            )
+            continue
+        seen[item_id] = (path, id_line)
+        loaded.append(item)
+    return loaded
+
+
+def _id_line(text: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("id:"):
+            return number
+    return 1
+
+
+def read_text(path: Path) -> tuple[str, LibraryError | None]:
+    """Read a file as strict UTF-8, or say exactly where it is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        byte = data[exc.start]
+        message = f"not valid UTF-8: byte 0x{byte:02x} at column {column}; save the file as UTF-8"
+        return "", LibraryError(path, line, "-", message)
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML with positions
+
+
+def yaml_round_trip() -> Any:
+    """A round-trip YAML instance: keeps comments and key order, records line numbers."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 100
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def parse_yaml(text: str, path: Path) -> tuple[Any, list[LibraryError]]:
+    """Parse ``text``; syntax errors (and duplicate keys) come back with their line."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    if not text.strip() or all(
+        not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
+    ):
+        return None, [LibraryError(path, 1, "-", "file is empty")]
+    try:
+        return yaml_round_trip().load(text), []
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        # A problem found at the end of the stream belongs to the last line that has text.
+        line = min(line, max(1, len(text.rstrip().splitlines())))
+        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        if "duplicate key" in problem:
+            key = _duplicate_key(exc)
+            return None, [LibraryError(path, line, key or "-", "duplicate key")]
+        return None, [LibraryError(path, line, "-", f"YAML syntax error: {problem}")]
+    except YAMLError as exc:
+        return None, [LibraryError(path, 1, "-", f"YAML error: {exc}")]
+
+
+def _duplicate_key(exc: Exception) -> str | None:
+    problem = str(getattr(exc, "problem", ""))
+    # ruamel says: found duplicate key "name" with value "..." (original value: "...")
+    if '"' in problem:
+        return problem.split('"')[1]
+    return None
+
+
+@dataclass
+class _Checker:
+    """Collects errors for one document while walking it with line positions."""
+
+    path: Path
+    errors: list[LibraryError]
+
+    def error(self, line: int, field_name: str, message: str) -> None:
+        self.errors.append(LibraryError(self.path, line, field_name, message))
+
+    def mapping(
+        self, node: Any, rules: dict[str, FieldRule], where: str, line: int
+    ) -> dict[str, Any] | None:
+        """Check one mapping against its rules; return the values that passed."""
+        if not isinstance(node, dict):
+            self.error(line, where or "-", f"expected a mapping, got {type_name(node)}")
+            return None
+        good: dict[str, Any] = {}
+        for key, value in node.items():
+            name = f"{where}.{key}" if where else str(key)
+            rule = rules.get(str(key))
+            if rule is None:
+                self.error(key_line(node, key), name, unknown_key_message(key, rules))
+                continue
+            if value is None and not rule.required:
+                continue
+            if not kind_matches(rule.kind, value):
+                self.error(
+                    value_line(node, key),
+                    name,
+                    f"expected {EXPECTED[rule.kind]}, got {type_name(value)}",
+                )
+                continue
+            if rule.kind == "str_list":
+                bad = [i for i, item in enumerate(value) if not isinstance(item, str)]
+                for i in bad:
+                    self.error(
+                        item_line(value, i, node, key),
+                        f"{name}[{i}]",
+                        (f"expected a string, got {type_name(value[i])}"),
+                    )
+                if bad:
+                    continue
+            if rule.check is not None and rule.kind not in ("mapping", "node_list"):
+                problem = rule.check(value)
+                if problem:
+                    self.error(value_line(node, key), name, problem)
+                    continue
+            good[str(key)] = value
+        for key, rule in rules.items():
+            if rule.required and key not in node:
+                self.error(line, f"{where}.{key}" if where else key, "missing required field")
+            elif rule.required and node.get(key) is None:
+                self.error(
+                    key_line(node, key),
+                    f"{where}.{key}" if where else key,
+                    f"expected {EXPECTED[rule.kind]}, got nothing (null)",
+                )
+        return good
+
+
+def key_line(node: Any, key: Any) -> int:
+    try:
+        return int(node.lc.key(key)[0]) + 1
+    except (AttributeError, KeyError, TypeError):
+        return 1
+
+
+def value_line(node: Any, key: Any) -> int:
+    try:
+        return int(node.lc.value(key)[0]) + 1
+    except (AttributeError, KeyError, TypeError):
+        return key_line(node, key)
+
+
+def item_line(seq: Any, index: int, parent: Any, key: Any) -> int:
+    try:
+        return int(seq.lc.item(index)[0]) + 1
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return value_line(parent, key)
+
+
+def text_start_line(node: Any, key: str) -> int:
+    """The file line where a string value's text begins (after a ``|`` or ``>`` indicator)."""
+    from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
+
+    line = value_line(node, key)
+    if isinstance(node.get(key), LiteralScalarString | FoldedScalarString):
+        return line + 1
+    return line
+
+
+def _document(text: str, path: Path, what: str) -> tuple[Any, list[LibraryError]]:
+    doc, errors = parse_yaml(text, path)
+    if errors:
+        return None, errors
+    if not isinstance(doc, dict):
+        return None, [
+            LibraryError(path, 1, "-", f"expected a mapping of {what} fields, got {type_name(doc)}")
+        ]
+    return doc, []
+
+
+def _str_tuple(values: dict[str, Any], key: str) -> tuple[str, ...]:
+    return tuple(str(v) for v in values.get(key) or ())
+
+
+# ---------------------------------------------------------------------------------------------
+# The three kinds
+
+
+def parse_persona(text: str, path: Path) -> tuple[Persona | None, list[LibraryError]]:
+    doc, errors = _document(text, path, "persona")
+    if doc is None:
+        return None, errors
+    check = _Checker(path, errors)
+    good = check.mapping(doc, PERSONA_FIELDS, "", 1)
+    if errors or good is None:
+        return None, errors
+    persona = Persona(
+        id=good["id"],
+        name=str(good["name"]),
+        language=good["language"],
+        audience=str(good["audience"]),
+        reading_level=str(good["reading_level"]),
+        tone=str(good["tone"]),
+        instructions=str(good["instructions"]).strip(),
+        do=_str_tuple(good, "do"),
+        dont=_str_tuple(good, "dont"),
+        description=str(good.get("description") or ""),
+        tags=_str_tuple(good, "tags"),
+        source=path,
+    )
+    return persona, errors
+
+
+def parse_style(text: str, path: Path) -> tuple[StyleTemplate | None, list[LibraryError]]:
+    from studio.prompts import check_template
+
+    doc, errors = _document(text, path, "style template")
+    if doc is None:
+        return None, errors
+    check = _Checker(path, errors)
+    good = check.mapping(doc, STYLE_FIELDS, "", 1)
+    defaults = SamplingDefaults()
+    if good is not None and "defaults" in good:
+        sampling = check.mapping(
+            good["defaults"], SAMPLING_FIELDS, "defaults", value_line(doc, "defaults")
+        )
+        if sampling is not None:
+            defaults = SamplingDefaults(
+                temperature=_float_or_none(sampling.get("temperature")),
+                top_p=_float_or_none(sampling.get("top_p")),
+                max_tokens=sampling.get("max_tokens"),
+            )
+    if good is None:
+        return None, errors
+    for field_name in ("system", "prompt"):
+        source = good.get(field_name)
+        if not isinstance(source, str):
+            continue
+        problem = check_template(source)
+        if problem is not None:
+            template_line, message = problem
+            line = text_start_line(doc, field_name) + template_line - 1
+            check.error(line, field_name, message)
+    if errors:
+        return None, errors
+    style = StyleTemplate(
+        id=good["id"],
+        name=str(good["name"]),
+        prompt=str(good["prompt"]),
+        system=str(good.get("system") or ""),
+        description=str(good.get("description") or ""),
+        format=str(good.get("format") or ""),
+        defaults=defaults,
+        tags=_str_tuple(good, "tags"),
+        source=path,
+        prompt_line=text_start_line(doc, "prompt"),
+        system_line=text_start_line(doc, "system") if "system" in doc else 0,
+    )
+    return style, errors
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def parse_topic_tree(text: str, path: Path) -> tuple[TopicTree | None, list[LibraryError]]:
+    doc, errors = _document(text, path, "topic tree")
+    if doc is None:
+        return None, errors
+    check = _Checker(path, errors)
+    good = check.mapping(doc, TREE_FIELDS, "", 1)
+    if good is None or "topics" not in good:
+        return None, errors
+    roots = _nodes(check, good["topics"], "topics", doc, "topics")
+    if errors:
+        return None, errors
+    tree = TopicTree(
+        id=good["id"],
+        name=str(good["name"]),
+        language=good["language"],
+        roots=roots,
+        description=str(good.get("description") or ""),
+        source=path,
+    )
+    return tree, errors
+
+
+def _nodes(check: _Checker, seq: Any, where: str, parent: Any, key: str) -> tuple[TopicNode, ...]:
+    if not seq:
+        check.error(value_line(parent, key), where, "must list at least one topic")
+        return ()
+    nodes: list[TopicNode] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(seq):
+        name = f"{where}[{index}]"
+        line = item_line(seq, index, parent, key)
+        good = check.mapping(raw, NODE_FIELDS, name, line)
+        if good is None or "title" not in good:
+            continue
+        children: tuple[TopicNode, ...] = ()
+        if good.get("children") is not None:
+            children = _nodes(check, good["children"], f"{name}.children", raw, "children")
+        node_key = str(good["id"]) if "id" in good else slugify(str(good["title"]))
+        if node_key in seen:
+            check.error(
+                key_line(raw, "id" if "id" in good else "title"),
+                f"{name}.{'id' if 'id' in good else 'title'}",
+                f"two sibling topics share the key {node_key!r} (the other is on line "
+                f"{seen[node_key]}); give one a different title or an explicit id",
+            )
+            continue
+        seen[node_key] = line
+        nodes.append(
+            TopicNode(
+                title=str(good["title"]),
+                key=node_key,
+                description=str(good.get("description") or ""),
+                children=children,
+                explicit_id="id" in good,
+            )
+        )
+    return tuple(nodes)
+
+
+def load_one(path: Path, kind: str) -> Any:
+    """Load a single file of ``kind`` (persona, topics, style) or raise ``LibraryFileError``."""
+    parse = {"persona": parse_persona, "topics": parse_topic_tree, "style": parse_style}[kind]
+    text, read_error = read_text(path)
+    if read_error is not None:
+        raise LibraryFileError([read_error])
+    item, errors = parse(text, path)
+    if errors or item is None:
+        raise LibraryFileError(errors)
+    return item
