@@ -1,0 +1,95 @@
+"""C4 quality filter.
+
+Source: Raffel et al. 2020, "Exploring the Limits of Transfer Learning with a Unified
+Text-to-Text Transformer" (C4), section 2.2; implementation reference datatrove 0.10.1
+``pipeline/filters/c4_filters.py`` (``C4QualityFilter`` with its defaults: lines split with
+``splitlines()``, at least 3 words per line and 5 sentences per document, which are the
+paper's numbers swapped).
+
+Per line (stripped): drop it if a whitespace word is over 1000 characters; remove
+Wikipedia-style citations; drop it unless it ends in terminal punctuation (and not ``...``);
+drop it with fewer than 3 words; drop the whole text on "lorem ipsum" or ``{`` (these two see
+only lines that survived the earlier checks); drop lines mentioning "javascript" or a
+cookie/terms-of-use phrase; count the sentences of the kept lines (spaCy's rule-based
+sentencizer). The text is dropped with fewer than 5 sentences.
+
+CJK mode: terminal punctuation also includes ``。！？`` and closing CJK quotes, and words
+per line and sentences are counted over CJK units.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from studio.metrics.filters import KEEP, FilterResult, drop
+from studio.metrics.script import split_cjk_chunk
+from studio.metrics.words import EnglishWordSplitter, count_sentences, count_sentences_in_tokens
+
+if TYPE_CHECKING:
+    from studio.metrics.view import TextView
+
+CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
+END_PUNCTUATION = (".", "?", "!", '"', "'")
+CJK_END_PUNCTUATION = (*END_PUNCTUATION, "。", "！", "？", "”", "」", "』", "．")
+POLICY_SUBSTRINGS = (
+    "terms of use",
+    "privacy policy",
+    "cookie policy",
+    "uses cookies",
+    "use of cookies",
+    "use cookies",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class C4Gates:
+    """datatrove's ``C4QualityFilter`` defaults."""
+
+    min_num_sentences: int = 5
+    min_words_per_line: int = 3
+    max_word_length: int = 1000
+
+
+def c4_filter(view: TextView, splitter: EnglishWordSplitter, gates: C4Gates) -> FilterResult:
+    """Keep or drop the text, with datatrove's reasons (``lorem_ipsum``, ``curly_bracket``,
+    ``too_few_sentences``)."""
+    cjk = view.cjk
+    end_punct = CJK_END_PUNCTUATION if cjk else END_PUNCTUATION
+    sentences = 0
+    for raw in view.physical_lines:
+        line = raw.strip()
+        words = line.split()
+        if any(len(w) > gates.max_word_length for w in words):
+            continue
+        line = CITATION.sub("", line)
+        if not line.endswith(end_punct) or line.endswith("..."):
+            continue
+        units = _units(words, splitter) if cjk else None
+        if len(units if units is not None else words) < gates.min_words_per_line:
+            continue
+        lowered = line.lower()
+        if "lorem ipsum" in lowered:
+            return drop("lorem_ipsum")
+        if "javascript" in lowered:
+            continue
+        if "{" in line:
+            return drop("curly_bracket")
+        if any(p in lowered for p in POLICY_SUBSTRINGS):
+            continue
+        if units is not None:
+            sentences += count_sentences_in_tokens(_units(line.split(), splitter))
+        else:
+            sentences += count_sentences(line, splitter)
+    if sentences < gates.min_num_sentences:
+        return drop("too_few_sentences")
+    return KEEP
+
+
+def _units(words: list[str], splitter: EnglishWordSplitter) -> list[str]:
+    out: list[str] = []
+    for word in words:
+        for piece in split_cjk_chunk(word):
+            out.extend((piece,) if len(piece) == 1 else splitter.split_chunk(piece))
+    return out

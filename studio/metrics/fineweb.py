@@ -1,0 +1,77 @@
+"""FineWeb quality metrics and filter.
+
+Source: Penedo et al. 2024, "The FineWeb Datasets: Decanting the Web for the Finest Text Data
+at Scale", section 3.3.3; implementation reference datatrove 0.10.1
+``pipeline/filters/fineweb_quality_filter.py`` (``FineWebQualityFilter``).
+
+Over the non-blank lines of ``text.split("\\n")``:
+
+- ``line_punct_ratio``: lines ending with terminal punctuation (drop below 0.12);
+- ``short_line_ratio``: lines of 30 characters or fewer (drop above 0.67);
+- ``char_dup_ratio``: characters of lines repeating an earlier line ÷
+  ``len(text.replace("\\n", ""))`` (drop above 0.01);
+- ``list_ratio``: newlines ÷ word tokens (drop above 0.3).
+
+CJK mode: a short line is 10 characters or fewer (a CJK character carries about as much as a
+short English word plus its space, so 30 Latin characters ≈ 10 CJK ones), and ``list_ratio``
+divides by CJK units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from studio.metrics.filters import KEEP, FilterResult, drop
+from studio.metrics.gopher_repetition import find_duplicates
+from studio.metrics.punctuation import TERMINAL_PUNCTUATION
+
+if TYPE_CHECKING:
+    from studio.metrics.view import TextView
+
+_STOP_CHARS = tuple(TERMINAL_PUNCTUATION)
+
+
+@dataclass(frozen=True, slots=True)
+class FineWebGates:
+    """datatrove's defaults (``short_line_length_cjk`` is ours)."""
+
+    line_punct_thr: float = 0.12
+    short_line_thr: float = 0.67
+    short_line_length: int = 30
+    short_line_length_cjk: int = 10
+    char_duplicates_ratio: float = 0.01
+    new_line_ratio: float = 0.3
+
+
+def fineweb_metrics(view: TextView, gates: FineWebGates) -> dict[str, float]:
+    """FineWeb's four ratios (0.0 when the text has no non-blank line or no word)."""
+    lines = view.nonblank_lines
+    if not lines:
+        return {"line_punct_ratio": 0.0, "short_line_ratio": 0.0, "char_dup_ratio": 0.0,
+                "list_ratio": 0.0}  # fmt: skip
+    short = gates.short_line_length_cjk if view.cjk else gates.short_line_length
+    n = len(lines)
+    text = view.text
+    n_words = len(view.words)
+    return {
+        "line_punct_ratio": sum(1 for s in lines if s.endswith(_STOP_CHARS)) / n,
+        "short_line_ratio": sum(1 for s in lines if len(s) <= short) / n,
+        "char_dup_ratio": find_duplicates(lines)[1] / (len(text) - text.count("\n")),
+        "list_ratio": text.count("\n") / n_words if n_words else 0.0,
+    }
+
+
+def fineweb_filter(view: TextView, metrics: dict[str, float], gates: FineWebGates) -> FilterResult:
+    """datatrove's decision order and reason strings."""
+    if not view.nonblank_lines:
+        return drop("empty")
+    if metrics["line_punct_ratio"] < gates.line_punct_thr:
+        return drop("line_punct_ratio")
+    if metrics["short_line_ratio"] > gates.short_line_thr:
+        return drop("short_line_ratio")
+    if metrics["char_dup_ratio"] > gates.char_duplicates_ratio:
+        return drop("char_dup_ratio")
+    if metrics["list_ratio"] > gates.new_line_ratio:
+        return drop("list_ratio")
+    return KEEP

@@ -1,0 +1,57 @@
+"""Script detection and units for text written without spaces (Chinese, Japanese).
+
+datatrove's English word splitter treats a run of Chinese characters as one word, so every
+word-based rule (n-grams, word counts, mean word length) is meaningless on Chinese. Here a
+text whose letters are mostly CJK ideographs or kana is handled in *CJK mode*:
+
+- the unit of repetition is one CJK character (one ideograph or kana); Latin words, numbers
+  and punctuation inside the text are still split with the English word splitter, so mixed
+  Chinese-English text counts each English word as one unit;
+- an n-gram's character length is the sum of its units' lengths (the text has no spaces, so
+  joining with a space, as the English rule does, would inflate it).
+
+The language-specific gates that use these units live in :mod:`studio.metrics.gates`.
+"""
+
+from __future__ import annotations
+
+import re
+
+# CJK Unified Ideographs (+ extension A, compatibility) and the kana blocks. Hangul is left
+# out on purpose: Korean separates words with spaces, so the English word rules apply.
+_CJK_CLASS = (
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff"
+    "\U00020000-\U0002fa1f"
+)
+CJK_CHAR = re.compile(f"[{_CJK_CLASS}]")
+_CJK_RUN_SPLIT = re.compile(f"([{_CJK_CLASS}])")
+_KANA = re.compile("[\u3040-\u309f\u30a0-\u30ff]")
+
+#: share of letters that must be CJK for a text to be scored in CJK mode
+CJK_MODE_SHARE = 0.3
+
+
+def cjk_share(text: str) -> float:
+    """CJK characters ÷ letters (``str.isalpha``) in ``text``; 0.0 when it has no letters."""
+    n_cjk = len(CJK_CHAR.findall(text))
+    if not n_cjk:
+        return 0.0
+    n_alpha = sum(1 for ch in text if ch.isalpha())
+    return n_cjk / n_alpha if n_alpha else 0.0
+
+
+def detect_language(text: str) -> str:
+    """``"zh"`` or ``"ja"`` for CJK-mode text (kana present means Japanese), else ``"en"``."""
+    if cjk_share(text) < CJK_MODE_SHARE:
+        return "en"
+    return "ja" if _KANA.search(text) else "zh"
+
+
+def split_cjk_chunk(chunk: str) -> list[str]:
+    """Cut a whitespace-free chunk into CJK characters and the non-CJK runs between them."""
+    return [piece for piece in _CJK_RUN_SPLIT.split(chunk) if piece]
+
+
+def is_cjk(unit: str) -> bool:
+    """Whether a unit is a single CJK character."""
+    return len(unit) == 1 and CJK_CHAR.match(unit) is not None

@@ -1,0 +1,76 @@
+"""The shared view of one text: every per-text metric reads this, none re-splits the text.
+
+The reference filters each split the text their own way (datatrove 0.10.1):
+
+- ``paragraphs``: ``re.split(r"\\n{2,}", text.strip())`` (Gopher repetition),
+- ``lines``: ``re.split("\\n+", text)`` (Gopher repetition),
+- ``physical_lines``: ``text.splitlines()`` (Gopher quality, C4),
+- ``nonblank_lines``: ``text.split("\\n")`` without blank lines (FineWeb),
+- ``words``: the English word tokens (spaCy-compatible, :mod:`studio.metrics.words`) or, for
+  Chinese and Japanese, CJK units (:mod:`studio.metrics.script`).
+
+CRLF text keeps its ``\\r`` on the lines of the first two splits, as in the reference.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from studio.metrics.script import detect_language, split_cjk_chunk
+
+if TYPE_CHECKING:
+    from studio.metrics.words import EnglishWordSplitter
+
+_PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
+_LINE_SPLIT = re.compile("\n+")
+
+
+@dataclass(frozen=True, slots=True)
+class TextView:
+    """One text split once into everything the metrics need."""
+
+    text: str
+    language: str  # "en" (the English rules, also used for other space-separated text), "zh", "ja"
+    paragraphs: list[str]
+    lines: list[str]
+    physical_lines: list[str]
+    nonblank_lines: list[str]
+    words: list[str]
+    word_lengths: list[int]
+
+    @property
+    def cjk(self) -> bool:
+        """Whether the text is scored in CJK mode (units are characters)."""
+        return self.language != "en"
+
+
+def build_view(text: str, splitter: EnglishWordSplitter, language: str | None = None) -> TextView:
+    """Split ``text`` once. ``language`` overrides detection ("en", "zh" or "ja")."""
+    lang = language or detect_language(text)
+    chunks = text.split()
+    words = splitter.words_of_chunks(chunks) if lang == "en" else cjk_units(chunks, splitter)
+    split_n = text.split("\n")
+    return TextView(
+        text=text,
+        language=lang,
+        paragraphs=_PARAGRAPH_SPLIT.split(text.strip()),
+        lines=_LINE_SPLIT.split(text),
+        physical_lines=text.splitlines(),
+        nonblank_lines=[line for line in split_n if line.strip() != ""],
+        words=words,
+        word_lengths=[len(w) for w in words],
+    )
+
+
+def cjk_units(chunks: list[str], splitter: EnglishWordSplitter) -> list[str]:
+    """CJK characters one by one; the runs between them through the English word splitter."""
+    units: list[str] = []
+    for chunk in chunks:
+        for piece in split_cjk_chunk(chunk):
+            if len(piece) == 1 and piece >= "\u3040":
+                units.append(piece)
+            else:
+                units.extend(splitter.split_chunk(piece))
+    return units
