@@ -1,4 +1,9 @@
-"""Where the library lives: ``--library``, else ``./personas``, else the shipped library."""
+"""Where things live, resolved without importing anything heavy.
+
+- the library: ``--library``, else ``$STUDIO_LIBRARY``, else ``./personas``, else the shipped one;
+- the database: ``--db``, else ``$STUDIO_DB``, else ``$STUDIO_HOME/studio.db``, where
+  ``STUDIO_HOME`` defaults to the platform's user data dir.
+"""
 
 from __future__ import annotations
 
@@ -26,3 +31,25 @@ def resolve_library_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     if local.is_dir():
         return local
     return shipped_library_dir()
+
+
+DB_FILENAME = "studio.db"
+
+
+def studio_home() -> Path:
+    """``STUDIO_HOME``, else the platform's user data dir for the studio."""
+    home = os.environ.get("STUDIO_HOME")
+    if home:
+        return Path(home).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("synth-studio", appauthor=False))
+
+
+def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("STUDIO_DB")
+    if env:
+        return Path(env).expanduser()
+    return studio_home() / DB_FILENAME

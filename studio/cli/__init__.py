@@ -8,6 +8,7 @@ imports litellm.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 import click

@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from studio.paths import resolve_library_dir
-from studio.store.paths import resolve_db_path
+from studio.paths import resolve_db_path, resolve_library_dir
 
 if TYPE_CHECKING:
     from studio.library import Library

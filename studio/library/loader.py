@@ -64,9 +64,9 @@ def load_library(root: Path) -> Library:
     """Load every file under ``root``. Never raises for bad files: see ``Library.errors``."""
     files = library_files(root)
     errors: list[LibraryError] = []
-    personas = _load_kind(files["persona"], parse_persona, errors)
-    trees = _load_kind(files["topics"], parse_topic_tree, errors)
-    styles = _load_kind(files["style"], parse_style, errors)
+    personas = _load_kind(root, files["persona"], parse_persona, errors)
+    trees = _load_kind(root, files["topics"], parse_topic_tree, errors)
+    styles = _load_kind(root, files["style"], parse_style, errors)
     return Library(
         root=root,
         personas=tuple(personas),
@@ -77,6 +77,7 @@ def load_library(root: Path) -> Library:
 
 
 def _load_kind(
+    root: Path,
     paths: Iterable[Path],
     parse: Callable[[str, Path], tuple[T | None, list[LibraryError]]],
     errors: list[LibraryError],
@@ -96,12 +97,13 @@ def _load_kind(
         id_line = _id_line(text)
         if item_id in seen:
             other, other_line = seen[item_id]
+            other_shown = other.relative_to(root) if other.is_relative_to(root) else other
             errors.append(
                 LibraryError(
                     path,
                     id_line,
                     "id",
-                    f"duplicate id {item_id!r}, already used in {other}:{other_line}",
+                    f"duplicate id {item_id!r}, already used in {other_shown}:{other_line}",
                 )
             )
             continue
