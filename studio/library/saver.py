@@ -16,15 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from studio.library.errors import LibraryError, LibraryFileError
-from studio.library.loader import (
-    parse_persona,
-    parse_style,
-    parse_topic_tree,
-    parse_yaml,
-    read_text,
-    yaml_round_trip,
-)
+from studio.library.loader import parse_persona, parse_style, parse_topic_tree
 from studio.library.models import Persona, StyleTemplate, TopicTree, slugify
+from studio.library.yamldoc import parse_yaml, read_text, yaml_round_trip
 
 Parser = Callable[[str, Path], tuple[Any, list[LibraryError]]]
 PARSERS: dict[str, Parser] = {
