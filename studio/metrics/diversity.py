@@ -1,0 +1,269 @@
+"""Set-level diversity metrics (DESIGN 5.2): how varied a *set* of texts is.
+
+Each function takes the texts and returns plain numbers. Sources, per metric:
+
+- ``distinct_n``: Li et al. 2016 ("A Diversity-Promoting Objective Function for Neural
+  Conversation Models"); unique ÷ total n-grams over whitespace tokens, as vendi-score's
+  ``text_utils.single_ngram_diversity`` computes it with a whitespace tokenizer.
+- ``ngram_diversity``: Σ over n=1..4 of distinct-n over ``" ".join(texts).split(" ")``
+  (Padmakumar & He 2023; the ``diversity`` package's ``ngram_diversity_score``, unrounded).
+- ``compression_ratio``: the ``diversity`` package's ``compression_ratio`` (gzip), rounded to
+  3 decimals. That function gzips ``" ".join(texts)`` and then writes the result through a
+  ``GzipFile`` named ``compressed.gz``, i.e. it compresses twice and counts a second gzip
+  header; we reproduce those bytes so that the numbers are the same.
+- ``self_repetition``: Salkar et al. 2022; the ``diversity`` package's
+  ``self_repetition_score``: mean over texts of log(1 + Σ over its distinct 4-grams of the
+  number of other texts containing it).
+- ``homogenization_rougel``: Padmakumar & He 2023; mean ROUGE-L F1 over ordered pairs, with
+  rouge-score's default tokenizer (lowercase ASCII alphanumerics), as the ``diversity``
+  package's ``homogenization_score``. LCS is computed bit-parallel (Hyyrö 2004).
+- ``self_bleu``: Zhu et al. 2018 (Texygen): each text scored by BLEU-4 against all the others
+  as references (whitespace tokens, uniform weights, NLTK's smoothing method1). Computed
+  exactly in linear time: for every n-gram we keep its two largest per-text counts, which
+  gives the clipping count "over the other texts" without visiting pairs.
+- ``vendi_ngram``: Friedman & Dieng 2023 (the Vendi Score); kernel = mean over n=1..4 of the
+  cosine between n-gram count vectors (whitespace tokens); ``exp`` of the entropy of the
+  eigenvalues of K/N.
+- ``opening_diversity``: ours; distinct first-five-word openings ÷ texts.
+
+Pairwise metrics (``homogenization_rougel``, ``vendi_ngram``) cost O(N²); above
+``max_pairwise`` texts they are estimated on a seeded sample (:mod:`studio.metrics.sampling`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+_ROUGE_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+# --- n-gram counting ------------------------------------------------------------------------
+def _ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    return list(zip(*(tokens[i:] for i in range(n)), strict=False))
+
+
+def distinct_n(texts: Sequence[str], n: int) -> float:
+    """Distinct n-grams ÷ all n-grams, over each text's whitespace tokens (0.0 if none)."""
+    seen: set[tuple[str, ...]] = set()
+    total = 0
+    for text in texts:
+        grams = _ngrams(text.split(), n)
+        total += len(grams)
+        seen.update(grams)
+    return len(seen) / total if total else 0.0
+
+
+def ngram_diversity(texts: Sequence[str], max_n: int = 4) -> float:
+    """Σ_{n=1..max_n} distinct-n over ``" ".join(texts).split(" ")`` (the ``diversity`` package)."""
+    tokens = " ".join(texts).split(" ")
+    score = 0.0
+    for n in range(1, max_n + 1):
+        grams = _ngrams(tokens, n)
+        if grams:
+            score += len(set(grams)) / len(grams)
+    return score
+
+
+def compression_ratio(texts: Sequence[str]) -> float:
+    """The ``diversity`` package's gzip compression ratio, byte for byte (see module docs)."""
+    raw = " ".join(texts).encode("utf-8")
+    if not raw:
+        return 0.0
+    # gzip.compress(raw): deflate at level 9 in a gzip member (10-byte header, 8-byte trailer);
+    # its header holds the current time, which we fix at 0 so the result is reproducible
+    inner = _gzip_member(raw)
+    # ... then GzipFile("compressed.gz") writes that again: header + b"compressed\0" + trailer
+    outer_len = len(zlib.compress(inner, 9, wbits=-15)) + 18 + len(b"compressed\0")
+    return round(len(raw) / outer_len, 3)
+
+
+def _gzip_member(raw: bytes) -> bytes:
+    body = zlib.compress(raw, 9, wbits=-15)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    trailer = (zlib.crc32(raw) & 0xFFFFFFFF).to_bytes(4, "little") + (
+        len(raw) & 0xFFFFFFFF
+    ).to_bytes(4, "little")
+    return header + body + trailer
+
+
+def self_repetition(texts: Sequence[str], n: int = 4) -> float:
+    """Mean over texts of log(1 + Σ over its distinct n-grams of other texts containing it)."""
+    if not texts:
+        return 0.0
+    per_text = [set(_ngrams(t.split(), n)) for t in texts]
+    doc_freq: Counter[tuple[str, ...]] = Counter()
+    for grams in per_text:
+        doc_freq.update(grams)
+    total = 0.0
+    for grams in per_text:
+        others = sum(doc_freq[g] for g in grams) - len(grams)
+        total += math.log(others + 1)
+    return total / len(texts)
+
+
+def opening_diversity(texts: Sequence[str], n_words: int = 5) -> float:
+    """Distinct openings (first ``n_words`` whitespace words, case kept) ÷ texts."""
+    if not texts:
+        return 0.0
+    return len({tuple(t.split()[:n_words]) for t in texts}) / len(texts)
+
+
+# --- self-BLEU, exact and linear ------------------------------------------------------------
+def self_bleu(texts: Sequence[str], max_n: int = 4) -> float:
+    """Texygen self-BLEU-4: mean over texts of sentence BLEU against all other texts."""
+    if len(texts) < 2:
+        return 0.0
+    toks = [t.split() for t in texts]
+    per_order: list[list[Counter[tuple[str, ...]]]] = []
+    tops: list[dict[tuple[str, ...], tuple[int, int, int]]] = []
+    for n in range(1, max_n + 1):
+        counts = [Counter(_ngrams(t, n)) for t in toks]
+        top: dict[tuple[str, ...], tuple[int, int, int]] = {}  # gram -> (max, owner, second)
+        for i, c in enumerate(counts):
+            for g, k in c.items():
+                cur = top.get(g)
+                if cur is None:
+                    top[g] = (k, i, 0)
+                elif k > cur[0]:
+                    top[g] = (k, i, cur[0])
+                elif k > cur[2]:
+                    top[g] = (cur[0], cur[1], k)
+        per_order.append(counts)
+        tops.append(top)
+    lengths = sorted(len(t) for t in toks)
+    scores = []
+    for i, hyp in enumerate(toks):
+        hyp_len = len(hyp)
+        numerators: list[int] = []
+        denominators: list[int] = []
+        for counts, top in zip(per_order, tops, strict=True):
+            num = 0
+            for g, k in counts[i].items():
+                best, owner, second = top[g]
+                other = second if owner == i else best
+                num += min(k, other)
+            numerators.append(num)
+            denominators.append(max(1, sum(counts[i].values())))
+        if numerators[0] == 0:
+            scores.append(0.0)
+            continue
+        ref_len = _closest_other_length(lengths, hyp_len)
+        bp = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / hyp_len) if hyp_len else 0.0
+        log_sum = 0.0
+        for num, den in zip(numerators, denominators, strict=True):
+            p = (num if num else 0.1) / den  # NLTK SmoothingFunction().method1, epsilon 0.1
+            log_sum += math.log(p) / max_n
+        scores.append(bp * math.exp(log_sum))
+    return float(np.mean(scores))
+
+
+def _closest_other_length(sorted_lengths: list[int], hyp_len: int) -> int:
+    """NLTK's closest reference length (ties to the shorter), over all texts but this one."""
+    import bisect
+
+    lengths = list(sorted_lengths)
+    lengths.pop(bisect.bisect_left(lengths, hyp_len))  # drop this text's own length
+    k = bisect.bisect_left(lengths, hyp_len)
+    candidates = lengths[max(0, k - 1) : k + 1]
+    return min(candidates, key=lambda r: (abs(r - hyp_len), r))
+
+
+# --- ROUGE-L homogenization ----------------------------------------------------------------
+def rouge_tokens(text: str) -> list[str]:
+    """rouge-score's default tokenizer: lowercase, ASCII alphanumeric runs."""
+    return [t for t in _ROUGE_NON_ALNUM.sub(" ", text.lower()).split() if t]
+
+
+def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
+    """Longest common subsequence length, bit-parallel over ``a`` (Hyyrö 2004)."""
+    if not a or not b:
+        return 0
+    masks: dict[str, int] = {}
+    for i, tok in enumerate(a):
+        masks[tok] = masks.get(tok, 0) | (1 << i)
+    full = (1 << len(a)) - 1
+    v = full
+    for tok in b:
+        m = masks.get(tok)
+        if m:
+            u = v & m
+            v = ((v + u) | (v - u)) & full
+    return len(a) - v.bit_count()
+
+
+def rougel_f1(a: Sequence[str], b: Sequence[str]) -> float:
+    """ROUGE-L F1 between two token lists (0.0 when either is empty)."""
+    lcs = lcs_length(a, b)
+    if lcs == 0:
+        return 0.0
+    p, r = lcs / len(b), lcs / len(a)
+    return 2 * p * r / (p + r)
+
+
+def pair_rougel(tokens: Sequence[Sequence[str]], pairs: np.ndarray) -> np.ndarray:
+    """ROUGE-L F1 for each (i, j) row of ``pairs``."""
+    return np.array([rougel_f1(tokens[i], tokens[j]) for i, j in pairs.tolist()], dtype=float)
+
+
+# --- Vendi score over n-gram kernels --------------------------------------------------------
+def ngram_kernel(texts: Sequence[str], ns: Sequence[int] = (1, 2, 3, 4)) -> np.ndarray:
+    """Mean over ``ns`` of the cosine similarity matrix of n-gram count vectors."""
+    m = len(texts)
+    toks = [t.split() for t in texts]
+    k_sum = np.zeros((m, m))
+    for n in ns:
+        vocab: dict[tuple[str, ...], int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[int] = []
+        for i, t in enumerate(toks):
+            for g, c in Counter(_ngrams(t, n)).items():
+                rows.append(i)
+                cols.append(vocab.setdefault(g, len(vocab)))
+                vals.append(c)
+        k_sum += _cosine_from_triplets(m, np.array(rows), np.array(cols), np.array(vals, float))
+    return k_sum / len(ns)
+
+
+def _cosine_from_triplets(
+    m: int, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray
+) -> np.ndarray:
+    """X Xᵀ for sparse X (row-normalised), via the postings of each column."""
+    if len(rows) == 0:
+        return np.zeros((m, m))
+    norms = np.sqrt(np.bincount(rows, weights=vals**2, minlength=m))
+    w = vals / norms[rows]
+    order = np.argsort(cols, kind="stable")
+    rows, cols, w = rows[order], cols[order], w[order]
+    starts = np.flatnonzero(np.r_[True, cols[1:] != cols[:-1]])
+    sizes = np.diff(np.r_[starts, len(cols)])
+    # every ordered pair of postings inside a column contributes w_a * w_b to K[a, b]
+    group_of = np.repeat(np.arange(len(starts)), sizes)
+    pair_counts = sizes[group_of]  # each entry pairs with every entry of its column
+    left = np.repeat(np.arange(len(rows)), pair_counts)
+    offsets = np.arange(len(left)) - np.repeat(np.cumsum(pair_counts) - pair_counts, pair_counts)
+    right = starts[group_of[left]] + offsets
+    k = np.bincount(
+        rows[left] * m + rows[right], weights=w[left] * w[right], minlength=m * m
+    ).reshape(m, m)
+    return k
+
+
+def vendi_from_kernel(k: np.ndarray) -> float:
+    """exp(Shannon entropy of the eigenvalues of K / N): the Vendi score (q = 1)."""
+    if k.shape[0] == 0:
+        return 0.0
+    w = np.linalg.eigvalsh(k / k.shape[0])
+    w = w[w > 0]
+    return float(np.exp(-(w * np.log(w)).sum()))
+
+
+def vendi_ngram(texts: Sequence[str]) -> float:
+    """Vendi score of ``texts`` with the mean n-gram cosine kernel (n = 1..4)."""
+    return vendi_from_kernel(ngram_kernel(texts))
