@@ -1,0 +1,354 @@
+"""Preview: pick personas, a topic, a style and 1-4 models; see the prompt; stream samples.
+
+The run is an async worker owned by this screen: events from ``studio.generate`` land in
+sample panes that draw on a 50 ms timer. Escape cancels the worker; the runner records what
+had streamed as cancelled generations. Every preview is a stored run (see the Runs screen).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.console import Group
+from rich.text import Text
+from textual import on, work
+from textual.app import SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import (
+    Footer,
+    Header,
+    Input,
+    Label,
+    Select,
+    SelectionList,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from studio.tui.widgets.style_editor import prompt_renderable
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from textual.app import ComposeResult
+    from textual.timer import Timer
+
+    from studio.library import Library
+    from studio.prompts import Prompt
+    from studio.tui.app import StudioApp
+    from studio.tui.widgets.sample_pane import SamplePane
+
+MAX_MODELS = 4
+FLUSH_SECONDS = 0.05
+
+
+class PromptsRendered(Message):
+    def __init__(self, prompts: list[Prompt], problems: list[str]) -> None:
+        super().__init__()
+        self.prompts = prompts
+        self.problems = problems
+
+
+class ModelsFound(Message):
+    def __init__(self, models: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.models = models
+
+
+class TextsScored(Message):
+    """Live metrics for finished samples, and the set-level flags among them."""
+
+    def __init__(
+        self,
+        scores: dict[str, dict[str, Any]],
+        near_dups: dict[str, int],
+        shared_openings: dict[str, str],
+    ) -> None:
+        super().__init__()
+        self.scores = scores
+        self.near_dups = near_dups
+        self.shared_openings = shared_openings
+
+
+class PreviewScreen(Screen[None]):
+    """Side-by-side samples from up to four models."""
+
+    TITLE = "Preview"
+    HELP = (
+        "Tick one or more **personas** and **models** (space), pick a **topic** and a "
+        "**style**, set the number of samples and the sampling parameters, and press "
+        "**ctrl+j** (or **alt+enter**) to run. The **Prompt** tab shows the exact messages each "
+        "model receives. Samples stream into one column per model with their tokens, cost, "
+        "latency and time to first token; when a sample completes it gets its metrics and a "
+        "badge for each failed quality gate. Near-duplicate samples and shared openings are "
+        "flagged. **escape** cancels a running preview and keeps the partial texts as "
+        "cancelled. Every preview is stored as a run."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+j", "run", "Run", id="preview.run"),
+        Binding("alt+enter", "run", "Run", show=False, id="preview.run_alt"),
+        Binding("escape", "cancel", "Cancel", id="preview.cancel"),
+        Binding("ctrl+o", "toggle_view", "Prompt/samples", id="preview.toggle"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.panes: dict[str, SamplePane] = {}
+        self.flush_timer: Timer | None = None
+        self.run_id: str | None = None
+        self.finished_texts: dict[str, str] = {}
+
+    @property
+    def studio(self) -> StudioApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="pv-body"):
+            with VerticalScroll(id="pv-setup"):
+                yield Label("Personas", classes="field-label")
+                yield SelectionList[str](id="pv-personas")
+                yield Label("Topic", classes="field-label")
+                yield Select[str]([], prompt="topic", id="pv-topic")
+                yield Label("Style", classes="field-label")
+                yield Select[str]([], prompt="style", id="pv-style")
+                yield Label(f"Models (1 to {MAX_MODELS})", classes="field-label")
+                yield SelectionList[str](id="pv-models")
+                yield Input(placeholder="another model, e.g. openai/gpt-4o-mini", id="pv-extra")
+                with Horizontal(id="pv-params"):
+                    with Vertical():
+                        yield Label("Samples", classes="field-label")
+                        yield Input("2", id="pv-n", type="integer", compact=True)
+                    with Vertical():
+                        yield Label("Temperature", classes="field-label")
+                        yield Input("", placeholder="style", id="pv-temperature", compact=True)
+                    with Vertical():
+                        yield Label("Max tokens", classes="field-label")
+                        yield Input("", placeholder="style", id="pv-max-tokens", compact=True)
+            with TabbedContent(id="pv-tabs"):
+                with TabPane("Prompt", id="pv-prompt-tab"), VerticalScroll():
+                    yield Static("Loading the library…", id="pv-prompt")
+                with TabPane("Samples", id="pv-samples-tab"):
+                    yield Horizontal(id="pv-columns")
+        yield Static("Pick personas, a topic, a style and models; ctrl+j runs.", id="pv-status",
+                     classes="status-line")  # fmt: skip
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "library", self._library_changed)
+        self.find_models()
+
+    # -- choices -------------------------------------------------------------------------------
+
+    def _library_changed(self, library: Library | None) -> None:
+        if library is None:
+            return
+        personas = self.query_one("#pv-personas", SelectionList)
+        chosen = set(personas.selected) or {library.personas[0].id} if library.personas else set()
+        personas.clear_options()
+        personas.add_options(
+            [(f"{p.name} ({p.id})", p.id, p.id in chosen) for p in library.personas]
+        )
+        topic = self.query_one("#pv-topic", Select)
+        style = self.query_one("#pv-style", Select)
+        keep_topic, keep_style = topic.value, style.value
+        leaves = [t for t in library.topics() if not t.children]
+        topic.set_options([(t.path, t.path) for t in leaves])
+        style.set_options([(f"{s.name} ({s.id})", s.id) for s in library.styles])
+        if isinstance(keep_topic, str) and keep_topic in {t.path for t in leaves}:
+            topic.value = keep_topic
+        elif leaves:
+            topic.value = leaves[0].path
+        if isinstance(keep_style, str) and keep_style in {s.id for s in library.styles}:
+            style.value = keep_style
+        elif library.styles:
+            style.value = library.styles[0].id
+        self.render_prompts()
+
+    @work(thread=True, exclusive=True, group="preview-models")
+    def find_models(self) -> None:
+        """Offline models plus configured endpoints, read without importing litellm."""
+        models: list[tuple[str, str]] = []
+        try:
+            from studio.generate.config import OFFLINE_MODELS, available_models, load_config
+        except ImportError:
+            self.post_message(ModelsFound([]))
+            return
+        models += [(f"{m}  (offline)", m) for m in OFFLINE_MODELS]
+        try:
+            rows = available_models(load_config())
+        except Exception as exc:  # a broken models config must not hide the offline models
+            self.app.call_from_thread(
+                self.notify, str(exc), title="models config", severity="warning"
+            )
+            rows = []
+        for row in rows:
+            name = str(row.get("model", ""))
+            if row.get("kind") == "offline" or name.endswith("/*"):
+                continue
+            models.append((f"{name}  ({row.get('kind')})", name))
+        self.post_message(ModelsFound(models))
+
+    def on_models_found(self, message: ModelsFound) -> None:
+        listing = self.query_one("#pv-models", SelectionList)
+        listing.clear_options()
+        first = {value for _, value in message.models[:1]}
+        listing.add_options([(label, value, value in first) for label, value in message.models])
+
+    @on(SelectionList.SelectedChanged, "#pv-personas")
+    @on(Select.Changed, "#pv-topic, #pv-style")
+    def _choice_changed(self) -> None:
+        self.render_prompts()
+
+    @on(SelectionList.SelectedChanged, "#pv-models")
+    def _models_changed(self) -> None:
+        chosen = self.chosen_models()
+        if len(chosen) > MAX_MODELS:
+            self.notify(f"At most {MAX_MODELS} models side by side.", severity="warning")
+
+    def chosen_models(self) -> list[str]:
+        models = list(self.query_one("#pv-models", SelectionList).selected)
+        extra = self.query_one("#pv-extra", Input).value.strip()
+        if extra:
+            models.append(extra)
+        return models
+
+    def render_prompts(self) -> None:
+        library = self.studio.library
+        if library is None:
+            return
+        personas = list(self.query_one("#pv-personas", SelectionList).selected)
+        topic = self.query_one("#pv-topic", Select).value
+        style = self.query_one("#pv-style", Select).value
+        if not personas or not isinstance(topic, str) or not isinstance(style, str):
+            self.query_one("#pv-prompt", Static).update(
+                "Pick at least one persona, a topic and a style."
+            )
+            return
+        self._render_in_worker(library, personas, topic, style)
+
+    @work(thread=True, exclusive=True, group="preview-prompts")
+    def _render_in_worker(
+        self, library: Library, personas: list[str], topic: str, style: str
+    ) -> None:
+        from studio.prompts import PromptError, render_prompt
+
+        prompts, problems = [], []
+        for persona_id in personas:
+            try:
+                prompts.append(
+                    render_prompt(
+                        library.persona(persona_id), library.topic(topic), library.style(style)
+                    )
+                )
+            except (PromptError, KeyError) as exc:
+                problems.append(f"{persona_id}: {exc}")
+        self.post_message(PromptsRendered(prompts, problems))
+
+    def on_prompts_rendered(self, message: PromptsRendered) -> None:
+        parts: list[Any] = [Text(p, style="bold red") for p in message.problems]
+        for prompt in message.prompts:
+            parts.append(Text(f"\n{prompt.persona_id} × {prompt.topic_path} × {prompt.style_id}",
+                              style="bold underline"))  # fmt: skip
+            parts.append(prompt_renderable(prompt))
+        self.query_one("#pv-prompt", Static).update(Group(*parts))
+
+    # -- running -------------------------------------------------------------------------------
+
+    def action_toggle_view(self) -> None:
+        tabs = self.query_one("#pv-tabs", TabbedContent)
+        tabs.active = "pv-samples-tab" if tabs.active == "pv-prompt-tab" else "pv-prompt-tab"
+
+    def params(self) -> dict[str, Any] | None:
+        """Samples and sampling parameters from the inputs; None (and a notice) when invalid."""
+        values: dict[str, Any] = {}
+        try:
+            values["samples"] = int(self.query_one("#pv-n", Input).value or "1")
+            temperature = self.query_one("#pv-temperature", Input).value.strip()
+            values["temperature"] = float(temperature) if temperature else None
+            max_tokens = self.query_one("#pv-max-tokens", Input).value.strip()
+            values["max_tokens"] = int(max_tokens) if max_tokens else None
+        except ValueError as exc:
+            self.notify(str(exc), title="preview: parameters", severity="error")
+            return None
+        if not 1 <= values["samples"] <= 20:
+            self.notify("Samples must be 1 to 20.", title="preview: parameters", severity="error")
+            return None
+        return values
+
+    def action_run(self) -> None:
+        from studio.tui.generation import generation_available
+
+        if not generation_available():
+            self.notify(
+                "studio.generate has no runner yet in this build.",
+                title="preview: run",
+                severity="error",
+            )
+            return
+        library = self.studio.library
+        personas = list(self.query_one("#pv-personas", SelectionList).selected)
+        topic = self.query_one("#pv-topic", Select).value
+        style = self.query_one("#pv-style", Select).value
+        models = self.chosen_models()
+        params = self.params()
+        if library is None or params is None:
+            return
+        if not personas or not isinstance(topic, str) or not isinstance(style, str):
+            self.notify("Pick at least one persona, a topic and a style.", severity="warning")
+            return
+        if not 1 <= len(models) <= MAX_MODELS:
+            self.notify(f"Pick 1 to {MAX_MODELS} models.", severity="warning")
+            return
+        if self.preview_running:
+            self.notify("A preview is running; escape cancels it.", severity="warning")
+            return
+        from studio.tui.generation import PreviewRequest
+
+        request = PreviewRequest(
+            personas=tuple(personas),
+            topic=topic,
+            style=style,
+            models=tuple(models),
+            **params,
+        )
+        self.start(request)
+
+    @property
+    def preview_running(self) -> bool:
+        return any(w.group == "preview-run" and w.is_running for w in self.workers)
+
+    def start(self, request: Any) -> None:
+        columns = self.query_one("#pv-columns", Horizontal)
+        columns.remove_children()
+        self.panes.clear()
+        self.finished_texts.clear()
+        self.query_one("#pv-tabs", TabbedContent).active = "pv-samples-tab"
+        self.flush_timer = self.set_interval(FLUSH_SECONDS, self.flush)
+        self.stream(request)
+
+    def flush(self) -> None:
+        for pane in self.panes.values():
+            if pane.has_pending:
+                pane.flush()
+
+    @work(exclusive=True, group="preview-run")
+    async def stream(self, request: Any) -> None:
+        from studio.tui.generation import run_preview
+
+        await run_preview(self, request)
+
+    def action_cancel(self) -> None:
+        if not self.preview_running:
+            return
+        self.workers.cancel_group(self, "preview-run")
+        self.query_one("#pv-status", Static).update("Cancelling…")
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand("preview: run", "Stream samples (ctrl+j)", self.action_run)
+        yield SystemCommand("preview: cancel", "Cancel the running preview", self.action_cancel)
+        yield SystemCommand("preview: toggle view", "Prompt or samples", self.action_toggle_view)

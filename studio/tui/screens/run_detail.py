@@ -1,0 +1,300 @@
+"""One run: its texts, their numbers, and its metrics by persona, style and model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Select,
+    Sparkline,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from studio.tui import display
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from studio.store import Generation, Run
+    from studio.tui.app import StudioApp
+
+
+@dataclass
+class RunData:
+    """Everything the detail screen shows, read in one worker."""
+
+    run: Run
+    generations: list[Generation]
+    text_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run_metrics: list[dict[str, Any]] = field(default_factory=list)
+    scored_live: bool = False
+
+
+class RunDataLoaded(Message):
+    def __init__(self, data: RunData | None, error: str = "") -> None:
+        super().__init__()
+        self.data = data
+        self.error = error
+
+
+def histogram(values: list[float], bins: int = 24) -> list[float]:
+    """Counts of ``values`` in equal-width bins, for a Sparkline."""
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    if high == low:
+        return [float(len(values))]
+    width = (high - low) / bins
+    counts = [0.0] * bins
+    for value in values:
+        counts[min(bins - 1, int((value - low) / width))] += 1
+    return counts
+
+
+def numeric_metrics(text_metrics: dict[str, dict[str, Any]]) -> list[str]:
+    names: set[str] = set()
+    for scored in text_metrics.values():
+        for name, value in (scored.get("metrics") or {}).items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                names.add(name)
+    return sorted(names)
+
+
+def score_generations(generations: list[Generation]) -> dict[str, dict[str, Any]]:
+    """Per-text metrics computed now, for runs that were stored without scores."""
+    try:
+        from studio.metrics.scorer import TextScorer
+    except ImportError:
+        return {}
+    scorer = TextScorer()
+    scored: dict[str, dict[str, Any]] = {}
+    for gen in generations:
+        if gen.status != "ok" or not gen.text:
+            continue
+        result = scorer.score(gen.text)
+        scored[gen.id] = {"metrics": dict(result.metrics), "filters": dict(result.filters)}
+    return scored
+
+
+class RunDetailScreen(Screen[None]):
+    """A run's generations and metrics. Escape goes back to the run list."""
+
+    TITLE = "Run"
+    HELP = (
+        "The run's texts (top left) and the selected text (right). **Metrics** shows a "
+        "histogram of the chosen per-text metric over the run's texts and the set metrics "
+        "stored for each persona, style and model. **escape** goes back."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="run.back"),
+        Binding("t", "show_tab('texts')", "Texts", id="run.texts"),
+        Binding("m", "show_tab('metrics')", "Metrics", id="run.metrics"),
+    ]
+
+    def __init__(self, run_id: str, generation_id: str | None = None) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.generation_id = generation_id
+        self.data: RunData | None = None
+
+    @property
+    def studio(self) -> StudioApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(f"Loading run {self.run_id}…", id="run-summary")
+        with TabbedContent(id="run-tabs"):
+            with TabPane("Texts", id="texts"), Horizontal():
+                yield DataTable(id="run-gens", cursor_type="row", zebra_stripes=True)
+                with VerticalScroll(id="run-text-box"):
+                    yield Static("", id="run-text-meta", classes="section-title")
+                    yield Static("", id="run-text")
+            with TabPane("Metrics", id="metrics"), VerticalScroll():
+                with Horizontal(id="run-metric-bar"):
+                    yield Select[str]([], prompt="per-text metric", id="run-metric")
+                    yield Static("", id="run-metric-range")
+                yield Sparkline([], id="run-histogram")
+                yield Static("", id="run-filters")
+                yield Static("Set metrics by group", classes="section-title")
+                yield DataTable(id="run-groups", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        gens = self.query_one("#run-gens", DataTable)
+        for key, label in (("i", "#"), ("persona", "Persona"), ("style", "Style"),
+                           ("model", "Model"), ("status", "Status"), ("tokens", "Tokens"),
+                           ("latency", "Latency"), ("ttft", "TTFT"), ("cost", "Cost"),
+                           ("text", "Opening")):  # fmt: skip
+            gens.add_column(label, key=key)
+        self.load()
+
+    @work(thread=True, exclusive=True, group="run-detail")
+    def load(self) -> None:
+        from studio.store import RunNotFoundError
+
+        try:
+            with self.studio.store.use() as store:
+                run = store.get_run(self.run_id)
+                data = RunData(
+                    run=run,
+                    generations=store.generations(run.id),
+                    text_metrics=store.text_metrics(run.id),
+                    run_metrics=store.run_metrics(run.id),
+                )
+        except RunNotFoundError as exc:
+            self.post_message(RunDataLoaded(None, str(exc)))
+            return
+        if not data.text_metrics:
+            data.text_metrics = score_generations(data.generations)
+            data.scored_live = bool(data.text_metrics)
+        self.post_message(RunDataLoaded(data))
+
+    def on_run_data_loaded(self, message: RunDataLoaded) -> None:
+        if message.data is None:
+            self.query_one("#run-summary", Static).update(message.error)
+            return
+        self.data = data = message.data
+        run = data.run
+        self.sub_title = run.name or run.id
+        self.query_one("#run-summary", Static).update(
+            f"[b]{run.name or run.id}[/b]  {run.id}  ·  {run.status}  ·  "
+            f"{run.n_ok} ok, {run.n_error} failed, {run.n_cancelled} cancelled of {run.n_jobs}"
+            f"  ·  {display.count(run.prompt_tokens)} prompt + "
+            f"{display.count(run.completion_tokens)} completion tokens  ·  "
+            f"{display.cost(run.cost_usd)}"
+        )
+        gens = self.query_one("#run-gens", DataTable)
+        gens.clear()
+        for gen in data.generations:
+            gens.add_row(
+                gen.sample_index,
+                gen.persona_id or "",
+                gen.style_id or "",
+                gen.model,
+                gen.status,
+                display.count(gen.completion_tokens),
+                display.millis(gen.latency_ms),
+                display.millis(gen.ttft_ms),
+                display.cost(gen.cost_usd),
+                display.snippet(gen.text, 40),
+                key=gen.id,
+            )
+        if self.generation_id is not None:
+            try:
+                gens.move_cursor(row=gens.get_row_index(self.generation_id))
+            except Exception:  # the hit may belong to a row that is no longer stored
+                self.generation_id = None
+        if data.generations:
+            self._show_text(self._cursor_generation())
+        names = numeric_metrics(data.text_metrics)
+        select = self.query_one("#run-metric", Select)
+        select.set_options([(name, name) for name in names])
+        if names:
+            select.value = "n_words" if "n_words" in names else names[0]
+        self._fill_groups(data.run_metrics)
+        gens.focus()
+
+    def _cursor_generation(self) -> Generation | None:
+        if self.data is None or not self.data.generations:
+            return None
+        gens = self.query_one("#run-gens", DataTable)
+        row_key, _ = gens.coordinate_to_cell_key(gens.cursor_coordinate)
+        return next((g for g in self.data.generations if g.id == row_key.value), None)
+
+    @on(DataTable.RowHighlighted, "#run-gens")
+    def _row_highlighted(self) -> None:
+        self._show_text(self._cursor_generation())
+
+    def _show_text(self, gen: Generation | None) -> None:
+        if gen is None:
+            return
+        meta = f"{gen.persona_id} · {gen.topic_path} · {gen.style_id} · {gen.model} · {gen.status}"
+        if gen.finish_reason:
+            meta += f" ({gen.finish_reason})"
+        if gen.error_message:
+            meta += f"\n{gen.error_class}: {gen.error_message}"
+        scored = (self.data.text_metrics.get(gen.id) if self.data else None) or {}
+        failed = [
+            f"{name}: {result.get('reason')}"
+            for name, result in (scored.get("filters") or {}).items()
+            if isinstance(result, dict) and not result.get("keep", True)
+        ]
+        if failed:
+            meta += "\nfailed gates: " + ", ".join(failed)
+        self.query_one("#run-text-meta", Static).update(meta)
+        from rich.text import Text
+
+        self.query_one("#run-text", Static).update(Text(gen.text or ""))
+
+    @on(Select.Changed, "#run-metric")
+    def _metric_changed(self, event: Select.Changed) -> None:
+        if self.data is None or not isinstance(event.value, str):
+            return
+        name = event.value
+        values = [
+            float(scored["metrics"][name])
+            for scored in self.data.text_metrics.values()
+            if isinstance(scored.get("metrics", {}).get(name), int | float)
+        ]
+        self.query_one("#run-histogram", Sparkline).data = histogram(values)
+        if values:
+            live = " (scored now; not stored)" if self.data.scored_live else ""
+            self.query_one("#run-metric-range", Static).update(
+                f"{len(values)} texts · min {display.metric(min(values))} · "
+                f"median {display.metric(sorted(values)[len(values) // 2])} · "
+                f"max {display.metric(max(values))}{live}"
+            )
+        kept: dict[str, int] = {}
+        for scored in self.data.text_metrics.values():
+            for gate, result in (scored.get("filters") or {}).items():
+                if isinstance(result, dict):
+                    kept[gate] = kept.get(gate, 0) + int(bool(result.get("keep")))
+        total = len(self.data.text_metrics)
+        self.query_one("#run-filters", Static).update(
+            "  ".join(f"{gate}: {n}/{total} kept" for gate, n in sorted(kept.items()))
+        )
+
+    def _fill_groups(self, rows: list[dict[str, Any]]) -> None:
+        table = self.query_one("#run-groups", DataTable)
+        table.clear(columns=True)
+        if not rows:
+            table.add_column("")
+            table.add_row("No set metrics stored for this run (studio score --run RUN).")
+            return
+        names = sorted({name for row in rows for name in row["metrics"]})
+        table.add_column("Group", key="group")
+        table.add_column("Texts", key="n")
+        for name in names:
+            table.add_column(name, key=name)
+        for row in rows:
+            label = "all" if row["group_by"] == "all" else f"{row['group_by']}: {row['group_key']}"
+            cells = [display.metric(row["metrics"].get(name)) for name in names]
+            table.add_row(label, row["n_texts"], *cells)
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one("#run-tabs", TabbedContent).active = tab
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand(
+            "run: texts", "Show the run's texts", lambda: self.action_show_tab("texts")
+        )
+        yield SystemCommand(
+            "run: metrics", "Show the run's metrics", lambda: self.action_show_tab("metrics")
+        )
+        yield SystemCommand("run: back", "Back to the run list", self.action_back)

@@ -1,0 +1,130 @@
+"""One streaming sample: its text, its numbers and its badges.
+
+Deltas are buffered and drawn by ``flush()``, which the screen calls on a ~50 ms timer: one
+refresh per pane per tick however fast the tokens come. The pane follows the end of the text
+only while the user has not scrolled up (as elia does).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static
+
+from studio.tui import display
+
+if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
+    from studio.store import Generation
+
+STATE_CLASSES = ("-waiting", "-streaming", "-done", "-failed", "-cancelled")
+
+
+class SamplePane(Vertical):
+    """A sample's title, stats line, badges and text."""
+
+    def __init__(self, job_id: str, title: str, **kwargs: Any) -> None:
+        super().__init__(classes="sample -waiting", **kwargs)
+        self.job_id = job_id
+        self.title_text = title
+        self.text = ""
+        self._pending: list[str] = []
+        self.state = "waiting"
+        self.badges: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.title_text, classes="sample-title")
+        yield Static("waiting…", classes="sample-stats")
+        yield Static("", classes="sample-badges -hidden")
+        with VerticalScroll(classes="sample-scroll"):
+            yield Static("", classes="sample-body")
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        for name in STATE_CLASSES:
+            self.set_class(name == f"-{state}", name)
+
+    def started(self, attempt: int) -> None:
+        self.set_state("streaming")
+        note = f" (attempt {attempt})" if attempt > 1 else ""
+        self.query_one(".sample-stats", Static).update(f"streaming{note}…")
+
+    def append(self, delta: str) -> None:
+        """Buffer a delta; nothing is drawn until the next ``flush``."""
+        self._pending.append(delta)
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        self.text += "".join(self._pending)
+        self._pending.clear()
+        scroll = self.query_one(".sample-scroll", VerticalScroll)
+        at_bottom = scroll.scroll_y >= scroll.max_scroll_y - 1
+        self.query_one(".sample-body", Static).update(Text(self.text))
+        if at_bottom:
+            scroll.scroll_end(animate=False, immediate=False)
+        words = len(self.text.split())
+        self.query_one(".sample-stats", Static).update(f"streaming… {words} words")
+
+    def retrying(self, message: str, delay: float) -> None:
+        self.query_one(".sample-stats", Static).update(f"retry in {delay:.1f}s: {message}")
+        self.text = ""
+        self._pending.clear()
+        self.query_one(".sample-body", Static).update("")
+
+    def finished(self, generation: Generation) -> None:
+        self.flush()
+        if generation.text is not None and generation.text != self.text:
+            self.text = generation.text
+            self.query_one(".sample-body", Static).update(Text(self.text))
+        state = {"ok": "done", "error": "failed", "cancelled": "cancelled"}[generation.status]
+        self.set_state(state)
+        stats = [
+            f"{display.count(generation.completion_tokens)} tok"
+            + ("~" if generation.tokens_estimated else ""),
+            display.cost(generation.cost_usd),
+            f"latency {display.millis(generation.latency_ms)}",
+            f"TTFT {display.millis(generation.ttft_ms)}",
+        ]
+        if generation.finish_reason and generation.finish_reason != "stop":
+            stats.append(generation.finish_reason)
+        if generation.status != "ok":
+            stats.insert(0, generation.status.upper())
+        self.query_one(".sample-stats", Static).update(" · ".join(stats))
+        if generation.status == "error" and generation.error_message:
+            self.set_badge("error", f"{generation.error_class}: {generation.error_message}")
+
+    def set_badge(self, key: str, label: str | None) -> None:
+        if label is None:
+            self.badges.pop(key, None)
+        else:
+            self.badges[key] = label
+        badges = self.query_one(".sample-badges", Static)
+        line = Text()
+        for index, value in enumerate(self.badges.values()):
+            if index:
+                line.append(" ")
+            line.append(f" {value} ", style="reverse")
+        badges.update(line)
+        badges.set_class(not self.badges, "-hidden")
+
+    def show_metrics(self, metrics: dict[str, Any], filters: dict[str, Any]) -> None:
+        """Live per-text scores after the text is complete, and a badge per failed gate."""
+        stats = self.query_one(".sample-stats", Static)
+        shown = [
+            f"{name} {display.metric(metrics.get(name))}"
+            for name in ("n_words", "dup_line_frac", "top_2_gram_char_frac", "compression_ratio")
+            if name in metrics
+        ]
+        current = str(stats.render())
+        stats.update(current + "\n" + " · ".join(shown))
+        for gate, result in filters.items():
+            if isinstance(result, dict) and not result.get("keep", True):
+                self.set_badge(f"gate:{gate}", f"✗ {gate}: {result.get('reason')}")
