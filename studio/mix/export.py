@@ -453,14 +453,21 @@ def _by_source(recipe: Recipe, docs: list[Document]) -> dict[str, list[Document]
     return grouped
 
 
-def _metric_summary(docs: list[Document]) -> dict[str, Any]:
+SUMMARY_SAMPLE = 2000
+
+
+def _metric_summary(docs: list[Document], seed: int) -> dict[str, Any]:
+    """Counts, mean length and the means of computed metrics; distinct-2 on a seeded sample."""
     from studio.metrics.diversity import distinct_n
 
     summary: dict[str, Any] = {"docs": len(docs), "tokens": sum(d.n_tokens for d in docs)}
-    texts = [d.text for d in docs]
-    if texts:
-        summary["distinct_2"] = round(distinct_n(texts, 2), 6)
-        summary["mean_chars"] = round(sum(len(t) for t in texts) / len(texts), 3)
+    if docs:
+        sample = docs
+        if len(docs) > SUMMARY_SAMPLE:
+            sample = random.Random(f"{seed}:summary").sample(docs, SUMMARY_SAMPLE)
+        summary["distinct_2"] = round(distinct_n([d.text for d in sample], 2), 6)
+        summary["distinct_2_sample"] = len(sample)
+        summary["mean_chars"] = round(sum(len(d.text) for d in docs) / len(docs), 3)
     scored = [d.metrics for d in docs if d.metrics]
     for name in ("dup_line_frac", "top_2_gram_char_frac", "compression_ratio"):
         values = [m[name] for m in scored if isinstance(m.get(name), int | float)]
@@ -588,8 +595,11 @@ def export_mixture(
         "near_dup_clusters": n_clusters,
         "decontamination_benchmarks": benchmark_sizes,
         "metrics": {
-            "all": _metric_summary(chosen),
-            **{name: _metric_summary(pool) for name, pool in _by_source(recipe, chosen).items()},
+            "all": _metric_summary(chosen, recipe.seed),
+            **{
+                name: _metric_summary(pool, recipe.seed)
+                for name, pool in _by_source(recipe, chosen).items()
+            },
         },
         "totals": {
             "docs": len(chosen),

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +218,7 @@ class Recipe:
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
+@lru_cache(maxsize=1)
 def known_metric_names() -> frozenset[str]:
     """Every per-text metric a gate may name (DESIGN 5.1), read off the scorer itself."""
     from studio.metrics.scorer import TextScorer
@@ -272,7 +274,6 @@ def parse_recipe(text: str, path: Path) -> tuple[Recipe | None, list[LibraryErro
     if good is None:
         return None, errors
     base = path.parent
-    names = known_metric_names()
     sources: list[Source] = []
     seen: dict[str, int] = {}
     raw_sources = good.get("sources") or []
@@ -312,7 +313,9 @@ def parse_recipe(text: str, path: Path) -> tuple[Recipe | None, list[LibraryErro
             elif not source_path.is_file():
                 check.error(value_line(raw, "path"), f"{where}.path",
                             f"no such file: {source_path}")  # fmt: skip
-        gates = _gates(check, raw["gates"], f"{where}.gates", names) if "gates" in src else ()
+        gates: tuple[Gate, ...] = ()
+        if "gates" in src:
+            gates = _gates(check, raw["gates"], f"{where}.gates", known_metric_names())
         sources.append(
             Source(
                 name=name,
