@@ -1,0 +1,102 @@
+"""The offline model: deterministic, temperature-sensitive, honours max_tokens, speaks Chinese."""
+
+from __future__ import annotations
+
+import asyncio
+
+from studio.generate.gateway import load_litellm
+from studio.generate.offline import complete
+from studio.library import Library
+from studio.prompts import render_prompt
+from studio.tokens import count_tokens
+
+TOPIC = "physics/mechanics/newtons-laws"
+
+
+def messages(library: Library, persona: str = "college", style: str = "textbook-academic") -> list[dict[str, str]]:  # fmt: skip
+    prompt = render_prompt(library.persona(persona), library.topic(TOPIC), library.style(style))
+    return prompt.message_dicts()
+
+
+def distinct_2(texts: list[str]) -> float:
+    grams = [tuple(t.split()[i : i + 2]) for t in texts for i in range(len(t.split()) - 1)]
+    return len(set(grams)) / len(grams)
+
+
+def test_same_seed_same_text_and_other_seeds_differ(library: Library) -> None:
+    msgs = messages(library)
+    a = complete(msgs, seed=7, temperature=1.0, max_tokens=400)
+    b = complete(msgs, seed=7, temperature=1.0, max_tokens=400)
+    c = complete(msgs, seed=8, temperature=1.0, max_tokens=400)
+    assert a == b
+    assert a.text != c.text
+
+
+def test_temperature_zero_ignores_the_seed(library: Library) -> None:
+    msgs = messages(library)
+    texts = {complete(msgs, seed=s, temperature=0.0, max_tokens=300).text for s in range(5)}
+    assert len(texts) == 1
+
+
+def test_higher_temperature_gives_more_diverse_samples(library: Library) -> None:
+    msgs = messages(library)
+    cold = [complete(msgs, seed=s, temperature=0.2, max_tokens=400).text for s in range(12)]
+    hot = [complete(msgs, seed=s, temperature=1.3, max_tokens=400).text for s in range(12)]
+    assert distinct_2(hot) > distinct_2(cold) + 0.05
+    assert len({t.split(".")[0] for t in hot}) > len({t.split(".")[0] for t in cold})
+
+
+def test_max_tokens_is_honoured_with_finish_reason_length(library: Library) -> None:
+    msgs = messages(library)
+    short = complete(msgs, seed=1, temperature=0.7, max_tokens=40)
+    assert short.finish_reason == "length"
+    assert short.completion_tokens <= 40
+    assert count_tokens(short.text) <= 44  # pieces are counted one by one
+    full = complete(msgs, seed=1, temperature=0.7, max_tokens=100_000)
+    assert full.finish_reason == "stop"
+    assert full.text.startswith(short.text)
+
+
+def test_text_reflects_topic_style_and_language(library: Library) -> None:
+    story = complete(messages(library, style="story"), seed=3, temperature=0.7, max_tokens=600)
+    steps = complete(messages(library, style="wikihow"), seed=3, temperature=0.7, max_tokens=600)
+    assert "Newton" in story.text or "newton" in story.text
+    assert "Step 1" in steps.text and "Step 1" not in story.text
+    zh = complete(messages(library, persona="zh-high-school", style="story"), seed=3,
+                  temperature=0.7, max_tokens=300)  # fmt: skip
+    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in zh.text)
+    assert cjk > 0.5 * len(zh.text.replace(" ", ""))
+
+
+def test_through_litellm_streaming_and_n(library: Library) -> None:
+    litellm = load_litellm()
+    msgs = messages(library)
+    expected = complete(msgs, model="offline/instant", seed=5, temperature=0.9, max_tokens=120)
+
+    async def go() -> tuple[str, str | None, list[str], str]:
+        stream = await litellm.acompletion(
+            model="offline/instant", messages=msgs, seed=5, temperature=0.9, max_tokens=120,
+            stream=True, timeout=30, max_retries=0,
+        )  # fmt: skip
+        parts: list[str] = []
+        finish = None
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                parts.append(chunk.choices[0].delta.content)
+            if chunk.choices and chunk.choices[0].finish_reason:
+                finish = chunk.choices[0].finish_reason
+        batch = await litellm.acompletion(
+            model="offline/instant", messages=msgs, seed=5, temperature=0.9, max_tokens=120,
+            n=2, timeout=30, max_retries=0,
+        )  # fmt: skip
+        texts = [c.message.content for c in batch.choices]
+        return "".join(parts), finish, texts, batch.system_fingerprint
+
+    streamed, finish, texts, fingerprint = asyncio.run(go())
+    assert streamed == expected.text
+    assert finish == expected.finish_reason
+    # Choice i of a call with seed s is what seed s + i gives alone.
+    assert texts[0] == expected.text
+    assert texts[1] == complete(msgs, model="offline/instant", seed=6, temperature=0.9,
+                                max_tokens=120).text  # fmt: skip
+    assert fingerprint == "offline"
