@@ -72,6 +72,8 @@ class StyleEditor(Horizontal):
         self.style_id: str | None = None
         self.loaded_text = ""
         self._timer: Timer | None = None
+        self.prompt: Prompt | None = None
+        """The prompt the current text renders, or None while it has a problem."""
 
     @property
     def studio(self) -> StudioApp:
@@ -192,6 +194,7 @@ class StyleEditor(Horizontal):
             return  # an older edit; a newer render is on its way
         show_errors(self.query_one("#style-errors", Static), message.errors)
         preview = self.query_one("#style-preview", Static)
+        self.prompt = message.prompt
         if message.prompt is not None:
             preview.update(prompt_renderable(message.prompt))
             preview.remove_class("-stale")

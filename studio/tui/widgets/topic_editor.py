@@ -129,9 +129,15 @@ class TopicEditor(Horizontal):
             for node in self._all_nodes(view.root):
                 if node.data == prefix:
                     node.expand()
+        # A node's line is known only after the tree has laid out its (new) nodes.
+        self.call_after_refresh(self._move_cursor_to, path)
+
+    def _move_cursor_to(self, path: str) -> None:
+        view = self.query_one(TopicTreeView)
         for node in self._all_nodes(view.root):
             if node.data == path:
                 view.move_cursor(node)
+                view.scroll_to_node(node, animate=False)
                 return
 
     @on(Tree.NodeHighlighted, "#topic-tree")
