@@ -23,7 +23,7 @@ Check = Callable[[Any], str | None]
 
 @dataclass(frozen=True)
 class FieldRule:
-    kind: str  # "str", "text", "str_list", "number", "int", "mapping", "node_list"
+    kind: str  # "str", "text", "str_list", "number", "int", "bool", "mapping", "list", "node_list"
     required: bool = False
     check: Check | None = None
 
@@ -136,7 +136,9 @@ EXPECTED = {
     "str_list": "a list of strings",
     "number": "a number",
     "int": "an integer",
+    "bool": "true or false",
     "mapping": "a mapping",
+    "list": "a list",
     "node_list": "a list of topic nodes",
 }
 
@@ -148,9 +150,11 @@ def kind_matches(kind: str, value: Any) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "int":
         return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
     if kind == "mapping":
         return isinstance(value, dict)
-    if kind in ("str_list", "node_list"):
+    if kind in ("str_list", "node_list", "list"):
         return isinstance(value, list)
     raise ValueError(kind)
 
