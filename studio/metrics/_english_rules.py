@@ -155,9 +155,23 @@ def _url_pattern(alpha_lower: str) -> str:
 # --- special cases --------------------------------------------------------------------------
 
 _EXCLUDED = {
-    "Ill", "ill", "Its", "its", "Hell", "hell", "Shell", "shell", "Shed", "shed",
-    "were", "Were", "Well", "well", "Whore", "whore",
-}  # fmt: skip
+    "Ill",
+    "ill",
+    "Its",
+    "its",
+    "Hell",
+    "hell",
+    "Shell",
+    "shell",
+    "Shed",
+    "shed",
+    "were",
+    "Were",
+    "Well",
+    "well",
+    "Whore",
+    "whore",
+}
 
 _NT_VERBS = [
     "ca",
@@ -480,18 +494,55 @@ def english_special_cases() -> dict[str, tuple[str, ...]]:
             add(p + "d", p, "d")
             add(p + "'d've", p, "'d", "'ve")
             add(p + "dve", p, "d", "ve")
-    for pron in ["i", "you", "we", "they", "who", "what", "when", "where", "why", "how", "there",
-                 "these", "those"]:  # fmt: skip
+    for pron in [
+        "i",
+        "you",
+        "we",
+        "they",
+        "who",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "there",
+        "these",
+        "those",
+    ]:
         for p in both_cases(pron):
             add(p + "'ve", p, "'ve")
             add(p + "ve", p, "ve")
-    for pron in ["you", "we", "they", "who", "what", "when", "where", "why", "how", "there",
-                 "these", "those"]:  # fmt: skip
+    for pron in [
+        "you",
+        "we",
+        "they",
+        "who",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "there",
+        "these",
+        "those",
+    ]:
         for p in both_cases(pron):
             add(p + "'re", p, "'re")
             add(p + "re", p, "re")
-    for pron in ["he", "she", "it", "who", "what", "when", "where", "why", "how", "there", "that",
-                 "this"]:  # fmt: skip
+    for pron in [
+        "he",
+        "she",
+        "it",
+        "who",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "there",
+        "that",
+        "this",
+    ]:
         for p in both_cases(pron):
             add(p + "'s", p, "'s")
             add(p + "s", p, "s")

@@ -93,8 +93,9 @@ def compare_metric(
     xb = np.asarray([v for v in b if v is not None and np.isfinite(v)], dtype=float)
     if len(xa) == 0 or len(xb) == 0:
         nan = float("nan")
-        return MetricComparison(name, len(xa), len(xb), nan, nan, nan, nan, nan, nan, nan, nan,
-                                test, nan, nan, False)  # fmt: skip
+        return MetricComparison(
+            name, len(xa), len(xb), nan, nan, nan, nan, nan, nan, nan, nan, test, nan, nan, False
+        )
     u = stats.mannwhitneyu(xb, xa, alternative="two-sided")
     delta = 2 * float(u.statistic) / (len(xa) * len(xb)) - 1
     if test == "permutation":

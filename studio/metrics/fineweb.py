@@ -48,8 +48,12 @@ def fineweb_metrics(view: TextView, gates: FineWebGates) -> dict[str, float]:
     """FineWeb's four ratios (0.0 when the text has no non-blank line or no word)."""
     lines = view.nonblank_lines
     if not lines:
-        return {"line_punct_ratio": 0.0, "short_line_ratio": 0.0, "char_dup_ratio": 0.0,
-                "list_ratio": 0.0}  # fmt: skip
+        return {
+            "line_punct_ratio": 0.0,
+            "short_line_ratio": 0.0,
+            "char_dup_ratio": 0.0,
+            "list_ratio": 0.0,
+        }
     short = gates.short_line_length_cjk if view.cjk else gates.short_line_length
     n = len(lines)
     text = view.text
