@@ -1,21 +1,30 @@
-"""The Preview screen's bridge to ``studio.generate``: build the spec, run it, route events.
+"""The Preview screen's bridge to ``studio.generate``: plan, run, route events, flag samples.
 
-Nothing here imports ``studio.generate`` (or litellm) at module level: the import happens
-inside the async worker that runs a preview, so start-up never pays for it.
+Nothing here imports ``studio.generate`` (or litellm, numpy) at module level. The run goes in
+an async worker owned by the Preview screen; the runner loads litellm in a thread itself, the
+planning and every SQLite write go to threads, and its events reach the panes synchronously
+(they only buffer text; a timer draws). Escape calls ``Runner.cancel()``, which records what
+had streamed as cancelled generations.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from studio.tui.screens.preview import PreviewScreen
+    from studio.generate import Job, PreparedRun, RunSummary
+    from studio.library import Library
+    from studio.store import Generation
+    from studio.tui.data import StoreHandle
 
 
 def generation_available() -> bool:
-    return importlib.util.find_spec("studio.generate.runner") is not None
+    import importlib.util
+
+    return importlib.util.find_spec("studio.generate") is not None
 
 
 @dataclass(frozen=True)
@@ -27,7 +36,142 @@ class PreviewRequest:
     samples: int = 2
     temperature: float | None = None
     max_tokens: int | None = None
+    seed: int = 0
 
 
-async def run_preview(screen: PreviewScreen, request: PreviewRequest) -> None:
-    raise RuntimeError("studio.generate.runner is not available in this build")
+@dataclass
+class PreviewCallbacks:
+    """What the run tells the screen; all are called on the UI loop."""
+
+    planned: Callable[[PreparedRun], Any]
+    event: Callable[[Any], None]
+    finished: Callable[[RunSummary | None, str], None]
+
+
+def spec_for(request: PreviewRequest) -> Any:
+    from studio.generate import RunSpec
+
+    return RunSpec(
+        personas=request.personas,
+        topics=(request.topic,),
+        styles=(request.style,),
+        models=request.models,
+        samples=request.samples,
+        temperature=request.temperature,
+        max_tokens=request.max_tokens,
+        seed=request.seed,
+        name=f"preview: {request.style} × {request.topic.rsplit('/', 1)[-1]}",
+    )
+
+
+@dataclass
+class PreviewRun:
+    """One preview in flight: the runner to cancel and the writes to wait for."""
+
+    request: PreviewRequest
+    runner: Any = None
+    run_id: str = ""
+    writes: list[asyncio.Future[None]] = field(default_factory=list)
+    cancel_requested: bool = False
+
+    def cancel(self) -> None:
+        self.cancel_requested = True
+        if self.runner is not None:
+            self.runner.cancel()
+
+
+async def run_preview(
+    preview: PreviewRun, library: Library, store: StoreHandle, callbacks: PreviewCallbacks
+) -> None:
+    """Plan and run ``preview.request`` into the store, reporting through ``callbacks``."""
+    from studio.generate import ConfigError, ModelError, Runner, prepare_run
+    from studio.prompts import PromptError
+
+    spec = spec_for(preview.request)
+
+    def prepare() -> PreparedRun:
+        with store.use() as db:
+            return prepare_run(db, library, spec)
+
+    try:
+        prepared = await asyncio.to_thread(prepare)
+    except (ModelError, ConfigError, PromptError, KeyError, ValueError) as exc:
+        callbacks.finished(None, f"{type(exc).__name__}: {exc}")
+        return
+    preview.run_id = prepared.run.id
+    await callbacks.planned(prepared)
+
+    def write(generation: Generation) -> None:
+        with store.use() as db:
+            db.record_generation(generation)
+
+    def set_status(status: str) -> None:
+        with store.use() as db:
+            db.set_run_status(prepared.run.id, status)
+
+    def sink(generation: Generation) -> None:
+        # SQLite commits go to a thread; the store's lock keeps them one at a time.
+        preview.writes.append(asyncio.ensure_future(asyncio.to_thread(write, generation)))
+
+    runner = Runner(
+        prepared.pending,
+        prepared.routes,
+        prepared.plan.spec.settings,
+        run_id=prepared.run.id,
+        sink=sink,
+        on_event=callbacks.event,
+        skipped=prepared.skipped,
+    )
+    preview.runner = runner
+    if preview.cancel_requested:
+        runner.cancel()
+    await asyncio.to_thread(set_status, "running")
+    summary: RunSummary | None = None
+    status = "failed"
+    try:
+        summary = await runner.run()
+        if summary.cancelled or runner.cancelled:
+            status = "interrupted"
+        elif summary.ok or not summary.error:
+            status = "done"
+    finally:
+        await asyncio.gather(*preview.writes)
+        await asyncio.to_thread(set_status, status)
+    callbacks.finished(summary, "")
+
+
+def job_title(job: Job, several_personas: bool) -> str:
+    persona = f"{job.prompt.persona_id} · " if several_personas else ""
+    return f"{persona}sample {job.sample_index + 1}"
+
+
+def sample_flags(texts: dict[str, str]) -> tuple[dict[str, int], dict[str, str]]:
+    """Near-duplicate clusters (MinHash LSH) and shared five-word openings among samples.
+
+    Returns ``{job id: cluster number}`` for texts in a cluster of two or more, and
+    ``{job id: opening}`` for texts whose opening another sample shares.
+    """
+    from studio.metrics.minhash import MinHasher, near_duplicate_clusters
+
+    ids = [job_id for job_id, text in texts.items() if text.strip()]
+    near: dict[str, int] = {}
+    if len(ids) >= 2:
+        labels = near_duplicate_clusters(MinHasher().signatures([texts[i] for i in ids]))
+        sizes: dict[int, int] = {}
+        for label in labels.tolist():
+            sizes[label] = sizes.get(label, 0) + 1
+        numbers: dict[int, int] = {}
+        for job_id, label in zip(ids, labels.tolist(), strict=True):
+            if sizes[label] > 1:
+                near[job_id] = numbers.setdefault(label, len(numbers) + 1)
+    openings: dict[str, list[str]] = {}
+    for job_id in ids:
+        opening = " ".join(texts[job_id].split()[:5])
+        openings.setdefault(opening, []).append(job_id)
+    shared = {
+        job_id: opening
+        for opening, members in openings.items()
+        if len(members) > 1
+        for job_id in members
+    }
+    return near, shared

@@ -28,7 +28,9 @@ from textual.widgets import (
     TabbedContent,
     TabPane,
 )
+from textual.worker import Worker, WorkerState
 
+from studio.tui.widgets.sample_pane import SamplePane
 from studio.tui.widgets.style_editor import prompt_renderable
 
 if TYPE_CHECKING:
@@ -37,10 +39,12 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
     from textual.timer import Timer
 
+    from studio.generate import PreparedRun, RunSummary
     from studio.library import Library
+    from studio.metrics.scorer import TextScorer
     from studio.prompts import Prompt
     from studio.tui.app import StudioApp
-    from studio.tui.widgets.sample_pane import SamplePane
+    from studio.tui.generation import PreviewRequest, PreviewRun
 
 MAX_MODELS = 4
 FLUSH_SECONDS = 0.05
@@ -101,6 +105,10 @@ class PreviewScreen(Screen[None]):
         self.flush_timer: Timer | None = None
         self.run_id: str | None = None
         self.finished_texts: dict[str, str] = {}
+        self.preview: PreviewRun | None = None
+        self.preview_worker: Worker[None] | None = None
+        self.scorer: TextScorer | None = None
+        self.seed = 0
 
     @property
     def studio(self) -> StudioApp:
@@ -281,14 +289,10 @@ class PreviewScreen(Screen[None]):
         return values
 
     def action_run(self) -> None:
-        from studio.tui.generation import generation_available
+        from studio.tui.generation import PreviewRequest, generation_available
 
         if not generation_available():
-            self.notify(
-                "studio.generate has no runner yet in this build.",
-                title="preview: run",
-                severity="error",
-            )
+            self.notify("studio.generate is not installed.", title="preview: run", severity="error")
             return
         library = self.studio.library
         personas = list(self.query_one("#pv-personas", SelectionList).selected)
@@ -307,46 +311,155 @@ class PreviewScreen(Screen[None]):
         if self.preview_running:
             self.notify("A preview is running; escape cancels it.", severity="warning")
             return
-        from studio.tui.generation import PreviewRequest
-
+        self.seed += 1
         request = PreviewRequest(
             personas=tuple(personas),
             topic=topic,
             style=style,
-            models=tuple(models),
+            models=tuple(dict.fromkeys(models)),
+            seed=self.seed,
             **params,
         )
         self.start(request)
 
     @property
     def preview_running(self) -> bool:
-        return any(w.group == "preview-run" and w.is_running for w in self.workers)
+        return (
+            self.preview is not None
+            and self.preview_worker is not None
+            and (self.preview_worker.is_running)
+        )
 
-    def start(self, request: Any) -> None:
-        columns = self.query_one("#pv-columns", Horizontal)
-        columns.remove_children()
+    def start(self, request: PreviewRequest) -> None:
+        from studio.tui.generation import PreviewRun
+
+        self.query_one("#pv-columns", Horizontal).remove_children()
         self.panes.clear()
         self.finished_texts.clear()
         self.query_one("#pv-tabs", TabbedContent).active = "pv-samples-tab"
-        self.flush_timer = self.set_interval(FLUSH_SECONDS, self.flush)
-        self.stream(request)
+        self.set_status(f"Planning {len(request.models)} model(s) × {request.samples} sample(s)…")
+        self.preview = PreviewRun(request)
+        if self.flush_timer is None:
+            self.flush_timer = self.set_interval(FLUSH_SECONDS, self.flush)
+        self.flush_timer.resume()
+        self.preview_worker = self.stream(self.preview)
+
+    def set_status(self, text: str) -> None:
+        self.query_one("#pv-status", Static).update(text)
 
     def flush(self) -> None:
         for pane in self.panes.values():
             if pane.has_pending:
                 pane.flush()
 
-    @work(exclusive=True, group="preview-run")
-    async def stream(self, request: Any) -> None:
-        from studio.tui.generation import run_preview
+    @work(exclusive=True, group="preview-run", exit_on_error=False)
+    async def stream(self, preview: PreviewRun) -> None:
+        from studio.tui.generation import PreviewCallbacks, run_preview
 
-        await run_preview(self, request)
+        library = self.studio.library
+        assert library is not None
+        callbacks = PreviewCallbacks(
+            planned=self.build_panes, event=self.on_run_event, finished=self.run_finished
+        )
+        await run_preview(preview, library, self.studio.store, callbacks)
+
+    async def build_panes(self, prepared: PreparedRun) -> None:
+        from studio.tui.generation import job_title
+
+        self.run_id = prepared.run.id
+        several = len({job.prompt.persona_id for job in prepared.pending}) > 1
+        columns = self.query_one("#pv-columns", Horizontal)
+        by_model: dict[str, list[SamplePane]] = {}
+        for job in prepared.pending:
+            pane = SamplePane(job.id, job_title(job, several))
+            self.panes[job.id] = pane
+            by_model.setdefault(job.model, []).append(pane)
+        for model, panes in by_model.items():
+            column = VerticalScroll(classes="model-column")
+            await columns.mount(column)
+            await column.mount(Static(model, classes="model-title"), *panes)
+        self.set_status(
+            f"Run {prepared.run.id}: {len(prepared.pending)} samples streaming · escape cancels"
+        )
+
+    def on_run_event(self, event: Any) -> None:
+        """Runner events, on the UI loop: panes buffer text and redraw on the flush timer."""
+        from studio.generate import JobDelta, JobFailed, JobFinished, JobStarted
+
+        if isinstance(event, JobDelta):
+            pane = self.panes.get(event.job_id)
+            if pane is not None:
+                pane.append(event.text)
+        elif isinstance(event, JobStarted):
+            if (pane := self.panes.get(event.job_id)) is not None:
+                pane.started(event.attempt)
+        elif isinstance(event, JobFailed):
+            if event.will_retry and (pane := self.panes.get(event.job_id)) is not None:
+                pane.retrying(f"{event.error_class}: {event.message}", event.delay)
+        elif isinstance(event, JobFinished):
+            generation = event.generation
+            if (pane := self.panes.get(generation.id)) is not None:
+                pane.finished(generation)
+            if generation.status == "ok" and generation.text:
+                self.finished_texts[generation.id] = generation.text
+                self.score_text(generation.id, generation.text)
+                self.flag_samples(dict(self.finished_texts))
+
+    def run_finished(self, summary: RunSummary | None, error: str) -> None:
+        self.flush()
+        if self.flush_timer is not None:
+            self.flush_timer.pause()
+        if summary is None:
+            self.set_status(error)
+            self.notify(error, title="preview: not run", severity="error")
+            return
+        self.set_status(
+            f"Run {summary.run_id}: {summary.ok} ok, {summary.error} failed, "
+            f"{summary.cancelled} cancelled · {summary.completion_tokens} tokens · "
+            f"{summary.elapsed_s:.1f}s · stored (F4 Runs)"
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "preview-run" and event.state == WorkerState.ERROR:
+            if self.flush_timer is not None:
+                self.flush_timer.pause()
+            error = event.worker.error
+            self.set_status(f"Preview failed: {type(error).__name__}: {error}")
+            self.notify(str(error), title="preview: failed", severity="error")
+
+    @work(thread=True, group="preview-score")
+    def score_text(self, job_id: str, text: str) -> None:
+        from studio.metrics.scorer import TextScorer
+
+        if self.scorer is None:
+            self.scorer = TextScorer()
+        score = self.scorer.score(text)
+        self.post_message(TextsScored({job_id: score.as_dict()}, {}, {}))
+
+    @work(thread=True, exclusive=True, group="preview-flags")
+    def flag_samples(self, texts: dict[str, str]) -> None:
+        from studio.tui.generation import sample_flags
+
+        near, shared = sample_flags(texts)
+        self.post_message(TextsScored({}, near, shared))
+
+    def on_texts_scored(self, message: TextsScored) -> None:
+        for job_id, scored in message.scores.items():
+            if (pane := self.panes.get(job_id)) is not None:
+                pane.show_metrics(scored["metrics"], scored["filters"])
+        if message.scores:
+            return
+        for job_id, pane in self.panes.items():
+            cluster = message.near_dups.get(job_id)
+            pane.set_badge("near-dup", f"≈ near-duplicate group {cluster}" if cluster else None)
+            opening = message.shared_openings.get(job_id)
+            pane.set_badge("opening", f"shared opening “{opening}…”" if opening else None)
 
     def action_cancel(self) -> None:
-        if not self.preview_running:
+        if self.preview is None or not self.preview_running:
             return
-        self.workers.cancel_group(self, "preview-run")
-        self.query_one("#pv-status", Static).update("Cancelling…")
+        self.preview.cancel()
+        self.set_status("Cancelling: partial texts are kept as cancelled…")
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("preview: run", "Stream samples (ctrl+j)", self.action_run)
