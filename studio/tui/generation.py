@@ -37,6 +37,7 @@ class PreviewRequest:
     temperature: float | None = None
     max_tokens: int | None = None
     seed: int = 0
+    api_base: str | None = None
 
 
 @dataclass
@@ -60,6 +61,7 @@ def spec_for(request: PreviewRequest) -> Any:
         temperature=request.temperature,
         max_tokens=request.max_tokens,
         seed=request.seed,
+        api_base=request.api_base,
         name=f"preview: {request.style} × {request.topic.rsplit('/', 1)[-1]}",
     )
 

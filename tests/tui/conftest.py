@@ -52,6 +52,7 @@ def seed_run(db_path: Path, library_dir: Path, name: str, texts: list[str], stam
             {"models": ["offline/default"], "personas": [persona.id], "styles": [style.id]},
             name=name,
             n_jobs=len(texts),
+            run_id=f"{stamp[:10].replace('-', '')}-{name}",
         )
         store.save_prompt(prompt)
         for index, text in enumerate(texts):

@@ -64,7 +64,7 @@ class LibraryScreen(Screen[None]):
         if library is None:
             return
         status = (
-            f"{library.root} · {len(library.personas)} personas · "
+            f"{library.root.name}/ · {len(library.personas)} personas · "
             f"{len(library.topic_trees)} topic trees · {len(library.styles)} styles"
         )
         if library.errors:

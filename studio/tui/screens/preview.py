@@ -109,6 +109,7 @@ class PreviewScreen(Screen[None]):
         self.preview_worker: Worker[None] | None = None
         self.scorer: TextScorer | None = None
         self.seed = 0
+        self.prompts: list[Prompt] = []
 
     @property
     def studio(self) -> StudioApp:
@@ -127,6 +128,8 @@ class PreviewScreen(Screen[None]):
                 yield Label(f"Models (1 to {MAX_MODELS})", classes="field-label")
                 yield SelectionList[str](id="pv-models")
                 yield Input(placeholder="another model, e.g. openai/gpt-4o-mini", id="pv-extra")
+                yield Input(placeholder="API base of an OpenAI-compatible server (optional)",
+                            id="pv-api-base")  # fmt: skip
                 with Horizontal(id="pv-params"):
                     with Vertical():
                         yield Label("Samples", classes="field-label")
@@ -258,6 +261,7 @@ class PreviewScreen(Screen[None]):
         self.post_message(PromptsRendered(prompts, problems))
 
     def on_prompts_rendered(self, message: PromptsRendered) -> None:
+        self.prompts = message.prompts
         parts: list[Any] = [Text(p, style="bold red") for p in message.problems]
         for prompt in message.prompts:
             parts.append(Text(f"\n{prompt.persona_id} × {prompt.topic_path} × {prompt.style_id}",
@@ -318,6 +322,7 @@ class PreviewScreen(Screen[None]):
             style=style,
             models=tuple(dict.fromkeys(models)),
             seed=self.seed,
+            api_base=self.query_one("#pv-api-base", Input).value.strip() or None,
             **params,
         )
         self.start(request)

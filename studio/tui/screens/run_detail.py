@@ -40,6 +40,8 @@ class RunData:
     text_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     run_metrics: list[dict[str, Any]] = field(default_factory=list)
     scored_live: bool = False
+    sets_live: bool = False
+    similarity: tuple[list[str], list[list[float]]] = ([], [])
 
 
 class RunDataLoaded(Message):
@@ -88,6 +90,56 @@ def score_generations(generations: list[Generation]) -> dict[str, dict[str, Any]
     return scored
 
 
+SET_METRICS = (
+    "distinct_2",
+    "ngram_diversity",
+    "compression_ratio",
+    "self_repetition",
+    "homogenization_rougel",
+    "self_bleu",
+    "vendi_ngram",
+    "near_dup_frac",
+    "opening_diversity",
+)
+
+
+def live_set_metrics(generations: list[Generation]) -> list[dict[str, Any]]:
+    """Set metrics for the whole run and per persona, style and model, computed now."""
+    from studio.metrics.summary import grouped_summaries, set_summary
+
+    ok = [g for g in generations if g.status == "ok" and g.text]
+    if len(ok) < 2:
+        return []
+    texts = [g.text or "" for g in ok]
+    rows = [{"group_by": "all", "group_key": "all", "n_texts": len(ok),
+             "metrics": set_summary(texts)}]  # fmt: skip
+    for group_by, attribute in (("persona", "persona_id"), ("style", "style_id"),
+                                ("model", "model")):  # fmt: skip
+        keys = [str(getattr(g, attribute) or "") for g in ok]
+        if len(set(keys)) < 2:
+            continue
+        for key, summary in grouped_summaries(texts, keys).items():
+            rows.append({"group_by": group_by, "group_key": key,
+                         "n_texts": summary["n_texts"], "metrics": summary})  # fmt: skip
+    return rows
+
+
+def persona_similarity(generations: list[Generation]) -> tuple[list[str], list[list[float]]]:
+    """Mean MinHash Jaccard between personas' texts on the same topic (DESIGN 5.2)."""
+    from studio.metrics.minhash import MinHasher
+    from studio.metrics.summary import cross_group_similarity
+
+    ok = [g for g in generations if g.status == "ok" and g.text]
+    personas = [g.persona_id or "" for g in ok]
+    if len(set(personas)) < 2:
+        return [], []
+    signatures = MinHasher().signatures([g.text or "" for g in ok])
+    labels, matrix = cross_group_similarity(
+        signatures, personas, same_key=[g.topic_path or "" for g in ok]
+    )
+    return [str(label) for label in labels], matrix.tolist()
+
+
 class RunDetailScreen(Screen[None]):
     """A run's generations and metrics. Escape goes back to the run list."""
 
@@ -128,8 +180,14 @@ class RunDetailScreen(Screen[None]):
                     yield Static("", id="run-metric-range")
                 yield Sparkline([], id="run-histogram")
                 yield Static("", id="run-filters")
-                yield Static("Set metrics by group", classes="section-title")
+                yield Static("Set metrics by group", id="run-groups-title", classes="section-title")
                 yield DataTable(id="run-groups", cursor_type="row", zebra_stripes=True)
+                yield Static(
+                    "Persona similarity: mean MinHash Jaccard of texts on the same topic",
+                    id="run-sim-title",
+                    classes="section-title -hidden",
+                )
+                yield DataTable(id="run-sim", classes="-hidden")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -160,6 +218,10 @@ class RunDetailScreen(Screen[None]):
         if not data.text_metrics:
             data.text_metrics = score_generations(data.generations)
             data.scored_live = bool(data.text_metrics)
+        if not data.run_metrics:
+            data.run_metrics = live_set_metrics(data.generations)
+            data.sets_live = bool(data.run_metrics)
+        data.similarity = persona_similarity(data.generations)
         self.post_message(RunDataLoaded(data))
 
     def on_run_data_loaded(self, message: RunDataLoaded) -> None:
@@ -178,9 +240,12 @@ class RunDetailScreen(Screen[None]):
         )
         gens = self.query_one("#run-gens", DataTable)
         gens.clear()
+        data.generations.sort(
+            key=lambda g: (g.persona_id or "", g.style_id or "", g.model, g.sample_index)
+        )
         for gen in data.generations:
             gens.add_row(
-                gen.sample_index,
+                gen.sample_index + 1,
                 gen.persona_id or "",
                 gen.style_id or "",
                 gen.model,
@@ -205,6 +270,11 @@ class RunDetailScreen(Screen[None]):
         if names:
             select.value = "n_words" if "n_words" in names else names[0]
         self._fill_groups(data.run_metrics)
+        if data.sets_live:
+            self.query_one("#run-groups-title", Static).update(
+                "Set metrics by group (computed now; not stored)"
+            )
+        self._fill_similarity(*data.similarity)
         gens.focus()
 
     def _cursor_generation(self) -> Generation | None:
@@ -274,7 +344,8 @@ class RunDetailScreen(Screen[None]):
             table.add_column("")
             table.add_row("No set metrics stored for this run (studio score --run RUN).")
             return
-        names = sorted({name for row in rows for name in row["metrics"]})
+        present = {name for row in rows for name in row["metrics"]}
+        names = [name for name in SET_METRICS if name in present]
         table.add_column("Group", key="group")
         table.add_column("Texts", key="n")
         for name in names:
@@ -284,11 +355,28 @@ class RunDetailScreen(Screen[None]):
             cells = [display.metric(row["metrics"].get(name)) for name in names]
             table.add_row(label, row["n_texts"], *cells)
 
+    def _fill_similarity(self, labels: list[str], matrix: list[list[float]]) -> None:
+        table = self.query_one("#run-sim", DataTable)
+        table.clear(columns=True)
+        shown = bool(labels)
+        table.set_class(not shown, "-hidden")
+        self.query_one("#run-sim-title").set_class(not shown, "-hidden")
+        if not shown:
+            return
+        table.add_column("")
+        for label in labels:
+            table.add_column(label)
+        for label, row in zip(labels, matrix, strict=True):
+            cells = ["–" if value != value else f"{value:.2f}" for value in row]
+            table.add_row(label, *cells)
+
     def action_back(self) -> None:
         self.dismiss()
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one("#run-tabs", TabbedContent).active = tab
+        # Move focus into the pane shown, or the hidden pane's focused table pulls it back.
+        self.query_one("#run-metric" if tab == "metrics" else "#run-gens").focus()
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand(
