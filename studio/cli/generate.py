@@ -94,6 +94,7 @@ def generate(ctx: StudioContext, /, **options: Any) -> None:
         _print_summary(store_run=run, summary=summary)
         click.echo(run.id)
     if summary.cancelled:
+        click.echo(f"Resume with: studio generate --resume {run.id}", err=True)
         raise SystemExit(EXIT_INTERRUPTED)
     if run.n_error:
         raise SystemExit(1)
@@ -283,5 +284,3 @@ def _print_summary(*, store_run: Any, summary: RunSummary) -> None:
         f"{summary.elapsed_s:.1f}s",
     )
     Console(stderr=True).print(table)
-    if summary.cancelled:
-        click.echo(f"Resume with: studio generate --resume {store_run.id}", err=True)

@@ -297,7 +297,11 @@ def _litellm_route(model: str, prices: Prices | None, api_key_env: str | None) -
         )
     if api_key_env is None:
         env = litellm.validate_environment(model=model)
-        missing = env.get("missing_keys") or []
+        missing = list(env.get("missing_keys") or [])
+        names = PROVIDER_KEYS.get(provider, ())
+        # litellm counts a variable set to "" as present; a blank key is no key.
+        if names and not any(os.environ.get(n, "").strip() for n in names) and not missing:
+            missing = [names[0]]
         if missing:
             raise ModelError(f"model {model!r} needs {', '.join(missing)} set in the environment")
     elif not os.environ.get(api_key_env):

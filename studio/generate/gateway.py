@@ -21,7 +21,7 @@ from studio.generate.redact import Redactor
 from studio.tokens import ensure_offline_tiktoken
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
 _LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
 OFFLINE_PROVIDER = "offline"
@@ -29,6 +29,8 @@ OFFLINE_PROVIDER = "offline"
 _lock = threading.Lock()
 _module: ModuleType | None = None
 _log_buffer: deque[str] = deque(maxlen=500)
+# The redactor litellm's log records pass through; runs add the keys they use.
+_log_redactor = Redactor()
 
 log = logging.getLogger("studio.generate")
 
@@ -69,12 +71,13 @@ def _configure(litellm: Any) -> None:
     litellm.telemetry = False
     # Anthropic and others reject `seed` and `n`; dropping them beats failing the run.
     litellm.drop_params = True
-    redact = Redactor.from_environment()
+    for secret in Redactor.from_environment().secrets:
+        _log_redactor.add(secret)
     for name in _LITELLM_LOGGERS:
         logger = logging.getLogger(name)
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
-        logger.addHandler(_CapturedLogHandler(redact))
+        logger.addHandler(_CapturedLogHandler(_log_redactor))
         logger.propagate = False
     from studio.generate.offline import make_offline_handler
 
@@ -103,6 +106,12 @@ def load_litellm() -> ModuleType:
             gc.freeze()
             _module = litellm
     return _module
+
+
+def redact_in_logs(secrets: Iterable[str | None]) -> None:
+    """Mask these values in litellm's captured log records from now on."""
+    for secret in secrets:
+        _log_redactor.add(secret)
 
 
 def litellm_loaded() -> bool:

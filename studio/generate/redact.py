@@ -12,10 +12,11 @@ import re
 from collections.abc import Iterable, Mapping
 
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$", re.IGNORECASE)
-_SECRET_SHAPES = re.compile(
-    r"(?:\bsk-[A-Za-z0-9_\-*.]{6,}"
-    r"|\b(?:Bearer|Basic)\s+[A-Za-z0-9_\-.=+/*]{6,}"
-    r"|\b(?:api[_-]?key|x-api-key|authorization)[\"']?\s*[:=]\s*[\"']?[^\s\"',}]{6,})",
+# Shapes of keys we were never told about, each with what to keep of the match.
+_BEARER = re.compile(r"\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9_\-.=+/*~]{6,}", re.IGNORECASE)
+_SK = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{6,}")
+_ASSIGNED = re.compile(
+    r"\b((?:api[_-]?key|x-api-key|access[_-]?token|secret)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]{6,})",
     re.IGNORECASE,
 )
 MASK = "[REDACTED]"
@@ -41,6 +42,10 @@ class Redactor:
     def from_environment(cls, extra_names: Iterable[str] = ()) -> Redactor:
         return cls(secret_values(extra_names=extra_names))
 
+    @property
+    def secrets(self) -> frozenset[str]:
+        return frozenset(self._secrets)
+
     def add(self, secret: str | None) -> None:
         if secret and len(secret) >= _MIN_SECRET_LEN:
             self._secrets.add(secret)
@@ -50,13 +55,6 @@ class Redactor:
         for secret in sorted(self._secrets, key=len, reverse=True):
             if secret in text:
                 text = text.replace(secret, MASK)
-        return _SECRET_SHAPES.sub(_mask_shape, text)
-
-
-def _mask_shape(match: re.Match[str]) -> str:
-    found = match.group(0)
-    for sep in (":", "=", " "):
-        head, mid, _ = found.partition(sep)
-        if mid and not found.lower().startswith("sk-"):
-            return f"{head}{mid}{MASK}" if sep != " " else f"{head} {MASK}"
-    return MASK
+        text = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+        text = _SK.sub(MASK, text)
+        return _ASSIGNED.sub(lambda m: f"{m.group(1)}{MASK}", text)

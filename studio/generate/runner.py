@@ -175,10 +175,11 @@ class Runner:
             not (mode != "litellm" and r.openai_compatible) for r in self.routes.values()
         )
         if needs_litellm:
-            from studio.generate.gateway import load_litellm
+            from studio.generate.gateway import load_litellm, redact_in_logs
 
             # The import takes ~3 s: keep it off the loop, which may be drawing a UI.
             await asyncio.to_thread(load_litellm)
+            redact_in_logs(route.api_key() for route in self.routes.values())
             from studio.generate.transport import LiteLLMTransport
 
             self._transports["litellm"] = LiteLLMTransport(self._redact)

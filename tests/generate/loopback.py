@@ -120,29 +120,39 @@ class LoopbackServer:
         if kind == "hang":
             await asyncio.sleep(3600)
         if kind == "malformed" and not stream:
-            return web.Response(body=b'{"id": "x", "choices": [{"message": ', content_type="application/json")  # fmt: skip
+            broken = b'{"id": "x", "choices": [{"message": '
+            return web.Response(body=broken, content_type="application/json")
         if not stream:
-            return self._complete(body, behaviour, cut=kind == "cut")
+            payload = self._complete(body, behaviour)
+            if kind == "cut":
+                return await _cut_body(request, payload)
+            return web.Response(body=payload, content_type="application/json")
         return await self._stream(request, body, behaviour, kind)
 
-    def _complete(self, body: dict[str, Any], behaviour: ModelBehaviour, cut: bool) -> web.Response:
+    def _complete(self, body: dict[str, Any], behaviour: ModelBehaviour) -> bytes:
         n = int(body.get("n") or 1)
         choices = [
-            {"index": i, "message": {"role": "assistant", "content": answer_text(body, i, behaviour.words)},
-             "finish_reason": "stop"}
+            {
+                "index": i,
+                "message": {"role": "assistant", "content": answer_text(body, i, behaviour.words)},
+                "finish_reason": "stop",
+            }
             for i in range(n)
-        ]  # fmt: skip
+        ]
         completion = sum(len(c["message"]["content"].split()) for c in choices)
         data = {
-            "id": "chatcmpl-loopback", "object": "chat.completion", "created": 0,
-            "model": body.get("model"), "choices": choices,
-            "usage": {"prompt_tokens": 11, "completion_tokens": completion,
-                      "total_tokens": 11 + completion},
-        }  # fmt: skip
-        payload = json.dumps(data).encode()
-        if cut:
-            payload = payload[: len(payload) // 2]
-        return web.Response(body=payload, content_type="application/json")
+            "id": "chatcmpl-loopback",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body.get("model"),
+            "choices": choices,
+            "usage": {
+                "prompt_tokens": 11,
+                "completion_tokens": completion,
+                "total_tokens": 11 + completion,
+            },
+        }
+        return json.dumps(data).encode()
 
     async def _stream(
         self, request: web.Request, body: dict[str, Any], behaviour: ModelBehaviour, kind: str
@@ -151,8 +161,12 @@ class LoopbackServer:
         await response.prepare(request)
         text = answer_text(body, 0, behaviour.words)
         pieces = [w + " " for w in text.split(" ")]
-        base = {"id": "chatcmpl-loopback", "object": "chat.completion.chunk", "created": 0,
-                "model": body.get("model")}  # fmt: skip
+        base = {
+            "id": "chatcmpl-loopback",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": body.get("model"),
+        }
 
         async def send(data: dict[str, Any] | str) -> None:
             raw = data if isinstance(data, str) else json.dumps(data)
@@ -168,19 +182,37 @@ class LoopbackServer:
             if kind == "malformed" and i == 2:
                 await response.write(b"data: {this is not json\n\n")
                 continue
-            await send({**base, "choices": [{"index": 0, "delta": {"content": piece},
-                                             "finish_reason": None}]})  # fmt: skip
+            await send(
+                {
+                    **base,
+                    "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+                }
+            )
             if behaviour.chunk_delay:
                 await asyncio.sleep(behaviour.chunk_delay)
         await send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         if (body.get("stream_options") or {}).get("include_usage"):
-            usage = {"prompt_tokens": 11, "completion_tokens": len(pieces),
-                     "total_tokens": 11 + len(pieces)}  # fmt: skip
+            usage = {
+                "prompt_tokens": 11,
+                "completion_tokens": len(pieces),
+                "total_tokens": 11 + len(pieces),
+            }
             await send({**base, "choices": [], "usage": usage})
         if kind != "nodone":
             await send("[DONE]")
         await response.write_eof()
         return response
+
+
+async def _cut_body(request: web.Request, payload: bytes) -> web.StreamResponse:
+    """Promise the whole body, send half, then drop the connection."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.content_length = len(payload)
+    await response.prepare(request)
+    await response.write(payload[: len(payload) // 2])
+    if request.transport is not None:
+        request.transport.abort()
+    return response
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from studio.generate.gateway import load_litellm
 from studio.generate.offline import complete
-from studio.library import Library
 from studio.prompts import render_prompt
 from studio.tokens import count_tokens
+
+if TYPE_CHECKING:
+    from studio.library import Library
 
 TOPIC = "physics/mechanics/newtons-laws"
 
 
-def messages(library: Library, persona: str = "college", style: str = "textbook-academic") -> list[dict[str, str]]:  # fmt: skip
+def messages(
+    library: Library, persona: str = "college", style: str = "textbook-academic"
+) -> list[dict[str, str]]:
     prompt = render_prompt(library.persona(persona), library.topic(TOPIC), library.style(style))
     return prompt.message_dicts()
 
@@ -62,8 +67,12 @@ def test_text_reflects_topic_style_and_language(library: Library) -> None:
     steps = complete(messages(library, style="wikihow"), seed=3, temperature=0.7, max_tokens=600)
     assert "Newton" in story.text or "newton" in story.text
     assert "Step 1" in steps.text and "Step 1" not in story.text
-    zh = complete(messages(library, persona="zh-high-school", style="story"), seed=3,
-                  temperature=0.7, max_tokens=300)  # fmt: skip
+    zh = complete(
+        messages(library, persona="zh-high-school", style="story"),
+        seed=3,
+        temperature=0.7,
+        max_tokens=300,
+    )
     cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in zh.text)
     assert cjk > 0.5 * len(zh.text.replace(" ", ""))
 
@@ -75,9 +84,15 @@ def test_through_litellm_streaming_and_n(library: Library) -> None:
 
     async def go() -> tuple[str, str | None, list[str], str]:
         stream = await litellm.acompletion(
-            model="offline/instant", messages=msgs, seed=5, temperature=0.9, max_tokens=120,
-            stream=True, timeout=30, max_retries=0,
-        )  # fmt: skip
+            model="offline/instant",
+            messages=msgs,
+            seed=5,
+            temperature=0.9,
+            max_tokens=120,
+            stream=True,
+            timeout=30,
+            max_retries=0,
+        )
         parts: list[str] = []
         finish = None
         async for chunk in stream:
@@ -86,9 +101,15 @@ def test_through_litellm_streaming_and_n(library: Library) -> None:
             if chunk.choices and chunk.choices[0].finish_reason:
                 finish = chunk.choices[0].finish_reason
         batch = await litellm.acompletion(
-            model="offline/instant", messages=msgs, seed=5, temperature=0.9, max_tokens=120,
-            n=2, timeout=30, max_retries=0,
-        )  # fmt: skip
+            model="offline/instant",
+            messages=msgs,
+            seed=5,
+            temperature=0.9,
+            max_tokens=120,
+            n=2,
+            timeout=30,
+            max_retries=0,
+        )
         texts = [c.message.content for c in batch.choices]
         return "".join(parts), finish, texts, batch.system_fingerprint
 
@@ -97,6 +118,8 @@ def test_through_litellm_streaming_and_n(library: Library) -> None:
     assert finish == expected.finish_reason
     # Choice i of a call with seed s is what seed s + i gives alone.
     assert texts[0] == expected.text
-    assert texts[1] == complete(msgs, model="offline/instant", seed=6, temperature=0.9,
-                                max_tokens=120).text  # fmt: skip
+    assert (
+        texts[1]
+        == complete(msgs, model="offline/instant", seed=6, temperature=0.9, max_tokens=120).text
+    )
     assert fingerprint == "offline"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from studio.generate.spec import RunSpec, expand, job_id, plan, replan
-from studio.library import Library
 from studio.prompts import content_hash
+
+if TYPE_CHECKING:
+    from studio.library import Library
 
 SPEC = RunSpec(
     personas=("college", "zh-high-school"),
@@ -18,7 +22,9 @@ SPEC = RunSpec(
 def test_expansion_order_and_count(library: Library) -> None:
     planned = plan(SPEC, library)
     assert len(planned.jobs) == 2 * 1 * 2 * 2 * 3
-    order = [(j.prompt.persona_id, j.prompt.style_id, j.model, j.sample_index) for j in planned.jobs]
+    order = [
+        (j.prompt.persona_id, j.prompt.style_id, j.model, j.sample_index) for j in planned.jobs
+    ]
     assert order[:4] == [
         ("college", "story", "offline/default", 0),
         ("college", "story", "offline/default", 1),
@@ -32,9 +38,13 @@ def test_expansion_order_and_count(library: Library) -> None:
 def test_job_id_is_the_hash_of_messages_model_params_and_sample(library: Library) -> None:
     job = plan(SPEC, library).jobs[4]
     expected = content_hash(
-        {"messages": job.prompt.message_dicts(), "model": job.model, "params": job.params,
-         "sample": job.sample_index}
-    )  # fmt: skip
+        {
+            "messages": job.prompt.message_dicts(),
+            "model": job.model,
+            "params": job.params,
+            "sample": job.sample_index,
+        }
+    )
     assert job.id == expected == job_id(job.prompt.message_dicts(), job.model, job.params, 1)
     # The same spec planned again (another process, another machine) gives the same ids.
     assert [j.id for j in plan(SPEC, library).jobs] == [j.id for j in plan(SPEC, library).jobs]
