@@ -7,12 +7,13 @@ Update them after a deliberate change with ``pytest tests/tui/test_snapshots.py
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-from textual.pilot import Pilot
+from typing import TYPE_CHECKING, Any
 
 from studio.tui.app import StudioApp
 from tests.tui.conftest import settle
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
 
 SIZE = (120, 40)
 

@@ -7,6 +7,7 @@ had streamed as cancelled generations. Every preview is a stored run (see the Ru
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import Group
@@ -108,6 +109,7 @@ class PreviewScreen(Screen[None]):
         self.preview: PreviewRun | None = None
         self.preview_worker: Worker[None] | None = None
         self.scorer: TextScorer | None = None
+        self.scorer_lock = threading.Lock()
         self.seed = 0
         self.prompts: list[Prompt] = []
 
@@ -436,9 +438,11 @@ class PreviewScreen(Screen[None]):
     def score_text(self, job_id: str, text: str) -> None:
         from studio.metrics.scorer import TextScorer
 
-        if self.scorer is None:
-            self.scorer = TextScorer()
-        score = self.scorer.score(text)
+        # One scorer, reused for its caches; they are not thread-safe, so one text at a time.
+        with self.scorer_lock:
+            if self.scorer is None:
+                self.scorer = TextScorer()
+            score = self.scorer.score(text)
         self.post_message(TextsScored({job_id: score.as_dict()}, {}, {}))
 
     @work(thread=True, exclusive=True, group="preview-flags")
