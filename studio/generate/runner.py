@@ -96,6 +96,8 @@ class Runner:
         self._cancelled = False
         self._providers: dict[str, _Provider] = {}
         self._transports: dict[str, Transport] = {}
+        # Prompt.hash re-serialises the messages on every access; jobs share few prompts.
+        self._prompt_info: dict[int, tuple[str, list[dict[str, str]]]] = {}
         self.results: list[Generation] = []
 
     # -- watching -------------------------------------------------------------------------------
@@ -201,6 +203,15 @@ class Runner:
             self._providers[route.provider] = found
         return found
 
+    def _prompt_of(self, job: Job) -> tuple[str, list[dict[str, str]]]:
+        """(hash, messages) of the job's prompt, computed once per prompt."""
+        key = id(job.prompt)
+        found = self._prompt_info.get(key)
+        if found is None:
+            found = (job.prompt.hash, job.prompt.message_dicts())
+            self._prompt_info[key] = found
+        return found
+
     def _groups(self) -> dict[str, list[list[Job]]]:
         """Calls per provider, in plan order; with ``n_per_call`` > 1, runs of samples share one."""
         per_provider: dict[str, list[list[Job]]] = defaultdict(list)
@@ -210,7 +221,7 @@ class Runner:
             if current and (
                 len(current) >= size
                 or job.model != current[0].model
-                or job.prompt.hash != current[0].prompt.hash
+                or self._prompt_of(job)[0] != self._prompt_of(current[0])[0]
                 or job.params != current[0].params
                 or job.sample_index != current[-1].sample_index + 1
             ):
@@ -260,7 +271,7 @@ class Runner:
             stream = self.settings.stream and n == 1
             request = CallRequest(
                 route=route,
-                messages=first.prompt.message_dicts(),
+                messages=self._prompt_of(first)[1],
                 params=first.request_params,
                 n=n,
                 stream=stream,
@@ -336,14 +347,16 @@ class Runner:
         prompt_total = result.prompt_tokens
         if prompt_total is None:
             prompt_total = estimate_prompt_tokens(request.messages)
-        counts: list[int] = [estimate_completion_tokens(c.text) for c in choices]
-        counted = sum(counts, 0)
+        counts: list[int]
         if result.completion_tokens is not None and n == 1:
             counts = [result.completion_tokens]
-        elif result.completion_tokens is not None and counted:
-            # Usage covers all choices at once: share it out in proportion to each text.
-            scale = result.completion_tokens / counted
-            counts = [round(c * scale) for c in counts]
+        else:
+            counts = [estimate_completion_tokens(c.text) for c in choices]
+            counted = sum(counts, 0)
+            if result.completion_tokens is not None and counted:
+                # Usage covers all choices at once: share it out in proportion to each text.
+                scale = result.completion_tokens / counted
+                counts = [round(c * scale) for c in counts]
         for i, (job, choice) in enumerate(zip(jobs, choices, strict=False)):
             prompt_tokens = prompt_total // n + (prompt_total % n if i == 0 else 0)
             generation = self._generation(
@@ -394,7 +407,7 @@ class Runner:
         return Generation(
             id=job.id,
             run_id=self.run_id,
-            prompt_hash=job.prompt.hash,
+            prompt_hash=self._prompt_of(job)[0],
             persona_id=job.prompt.persona_id,
             topic_path=job.prompt.topic_path,
             style_id=job.prompt.style_id,

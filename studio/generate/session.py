@@ -9,12 +9,14 @@ executes them, committing each generation as it ends.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from studio.generate.config import ModelConfig, ModelRoute, load_config, resolve_model
 from studio.generate.runner import Runner
 from studio.generate.spec import Job, Plan, RunSpec, plan, replan
+from studio.generate.writer import StoreWriter
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -89,12 +91,16 @@ class RunSession:
     ) -> None:
         self.store = store
         self.prepared = prepared
+        # Commits go to a thread of their own unless the database lives only in this
+        # connection (":memory:"), which another thread cannot open.
+        in_memory = str(store.path) == ":memory:"
+        self._writer = None if in_memory else StoreWriter(store.path)
         self.runner = Runner(
             prepared.pending,
             prepared.routes,
             prepared.plan.spec.settings,
             run_id=prepared.run.id,
-            sink=store.record_generation,
+            sink=store.record_generation if self._writer is None else self._writer,
             on_event=on_event,
             skipped=prepared.skipped,
         )
@@ -123,6 +129,9 @@ class RunSession:
                 status = "done"
             return summary
         finally:
+            if self._writer is not None:
+                # Off the loop: the last batch may take a moment to commit.
+                await asyncio.to_thread(self._writer.close)
             if self.runner.cancelled:
                 status = "interrupted"
             self.store.set_run_status(self.run_id, status)

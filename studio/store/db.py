@@ -197,35 +197,44 @@ class Store:
         A job recorded again (a retry after an error, a resume) replaces its earlier row and
         its run's counters move with it, so counts never double.
         """
+        with self.transaction() as conn:
+            self._write_generation(conn, generation)
+
+    def record_generations(self, generations: Iterable[Generation]) -> None:
+        """``record_generation`` for several at once, in one transaction (one commit)."""
+        with self.transaction() as conn:
+            for generation in generations:
+                self._write_generation(conn, generation)
+
+    def _write_generation(self, conn: sqlite3.Connection, generation: Generation) -> None:
         values = generation.as_dict()
         values["params"] = json.dumps(generation.params, sort_keys=True)
         values["tokens_estimated"] = int(generation.tokens_estimated)
         values["created_at"] = generation.created_at or now_iso()
         row = [values[c] for c in _GENERATION_COLUMNS]
-        with self.transaction() as conn:
-            old = conn.execute(
-                "SELECT status, prompt_tokens, completion_tokens, cost_usd FROM generations"
-                " WHERE run_id = ? AND id = ?",
-                (generation.run_id, generation.id),
-            ).fetchone()
-            if old is not None:
-                self._count(conn, generation.run_id, old, -1)
-                conn.execute(
-                    "DELETE FROM generations WHERE run_id = ? AND id = ?",
-                    (generation.run_id, generation.id),
-                )
+        old = conn.execute(
+            "SELECT status, prompt_tokens, completion_tokens, cost_usd FROM generations"
+            " WHERE run_id = ? AND id = ?",
+            (generation.run_id, generation.id),
+        ).fetchone()
+        if old is not None:
+            self._count(conn, generation.run_id, old, -1)
             conn.execute(
-                f"INSERT INTO generations ({', '.join(_GENERATION_COLUMNS)})"
-                f" VALUES ({', '.join('?' * len(_GENERATION_COLUMNS))})",
-                row,
+                "DELETE FROM generations WHERE run_id = ? AND id = ?",
+                (generation.run_id, generation.id),
             )
-            new = (
-                generation.status,
-                generation.prompt_tokens,
-                generation.completion_tokens,
-                generation.cost_usd,
-            )
-            self._count(conn, generation.run_id, new, +1)
+        conn.execute(
+            f"INSERT INTO generations ({', '.join(_GENERATION_COLUMNS)})"
+            f" VALUES ({', '.join('?' * len(_GENERATION_COLUMNS))})",
+            row,
+        )
+        new = (
+            generation.status,
+            generation.prompt_tokens,
+            generation.completion_tokens,
+            generation.cost_usd,
+        )
+        self._count(conn, generation.run_id, new, +1)
 
     @staticmethod
     def _count(conn: sqlite3.Connection, run_id: str, row: Iterable[Any], sign: int) -> None:

@@ -54,6 +54,7 @@ class LoopbackServer:
         self.behaviours: dict[str, ModelBehaviour] = defaultdict(ModelBehaviour)
         self.seen: list[Seen] = []
         self.default_latency = 0.0
+        self.keep_log = True
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -104,7 +105,8 @@ class LoopbackServer:
         with self._lock:
             behaviour = self.behaviours[model]
             action = behaviour.script.popleft() if behaviour.script else "ok"
-            self.seen.append(Seen(model, body, dict(request.headers), action, time.monotonic()))
+            if self.keep_log:
+                self.seen.append(Seen(model, body, dict(request.headers), action, time.monotonic()))
         latency = behaviour.latency or self.default_latency
         if latency:
             await asyncio.sleep(latency)
@@ -220,8 +222,13 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return web.json_response(body, status=status, headers=headers)
 
 
-if __name__ == "__main__":  # a server to try `studio generate --api-base` against by hand
-    server = LoopbackServer().start()
+if __name__ == "__main__":  # for benchmarks, and to try `studio generate --api-base` by hand
+    import sys
+
+    server = LoopbackServer()
+    server.default_latency = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
+    server.keep_log = False
+    server.start()
     print(server.base_url, flush=True)
     try:
         threading.Event().wait()
