@@ -282,6 +282,9 @@ def parse_recipe(text: str, path: Path) -> tuple[Recipe | None, list[LibraryErro
     for index, raw in enumerate(raw_sources):
         where = f"sources[{index}]"
         line = item_line(raw_sources, index, doc, "sources")
+        if isinstance(raw, dict) and isinstance(raw.get("runs"), list):
+            # Run ids are strings, but a prefix of digits reads as a YAML integer.
+            raw["runs"] = [str(r) if isinstance(r, int) else r for r in raw["runs"]]
         src = check.mapping(raw, SOURCE_FIELDS, where, line)
         if src is None or "name" not in src:
             continue
@@ -290,14 +293,15 @@ def parse_recipe(text: str, path: Path) -> tuple[Recipe | None, list[LibraryErro
             check.error(key_line(raw, "name"), f"{where}.name",
                         f"duplicate source name {name!r} (also on line {seen[name]})")  # fmt: skip
         seen[name] = key_line(raw, "name")
-        stored_keys = [k for k in ("runs", "personas", "styles", "models", "topics") if k in src]
-        if "path" in src and stored_keys:
+        # Judge the shape by the keys written, so one bad value does not cascade into more errors.
+        stored_keys = [k for k in ("runs", "personas", "styles", "models", "topics") if k in raw]
+        if "path" in raw and stored_keys:
             check.error(line, where, f"a source reads either a file (path) or stored generations "
                         f"({', '.join(stored_keys)}), not both")  # fmt: skip
-        if "path" not in src and not stored_keys:
+        if "path" not in raw and not stored_keys:
             check.error(line, where, "needs a path (external file) or runs/personas/styles/"
                         "models/topics (stored generations)")  # fmt: skip
-        if ("weight" in src) == ("tokens" in src):
+        if ("weight" in raw) == ("tokens" in raw):
             check.error(line, where, "needs exactly one of weight or tokens")
         if "text_field" in src and "path" not in src:
             check.error(key_line(raw, "text_field"), f"{where}.text_field",

@@ -353,3 +353,18 @@ def test_cli_export(
         "recipe.yaml:3: seed: expected an integer, got a string",
     ]
     assert not (tmp_path / "bad").exists()
+
+
+def test_numeric_run_prefix_reads_as_a_run_id(
+    tmp_path: Path, stored_run: tuple[Path, str, list[str]]
+) -> None:
+    db, run_id, _ = stored_run
+    prefix = run_id.split("-")[0]  # all digits: YAML reads it as an integer
+    recipe = write_recipe(
+        tmp_path, f"name: x\nsources:\n  - {{name: s, runs: [{prefix}], weight: 1}}\n"
+    )
+    loaded = load_recipe(recipe)
+    assert loaded.sources[0].runs == (prefix,)
+    with Store(db) as store:
+        manifest = export_mixture(loaded, tmp_path / "out", store).manifest
+    assert manifest["sources"][0]["read_docs"] == 34
