@@ -61,7 +61,7 @@ def c4_filter(view: TextView, splitter: EnglishWordSplitter, gates: C4Gates) -> 
     for raw in view.physical_lines:
         line = raw.strip()
         words = line.split()
-        if any(len(w) > gates.max_word_length for w in words):
+        if len(line) > gates.max_word_length and any(len(w) > gates.max_word_length for w in words):
             continue
         line = CITATION.sub("", line)
         if not line.endswith(end_punct) or line.endswith("..."):
@@ -78,6 +78,8 @@ def c4_filter(view: TextView, splitter: EnglishWordSplitter, gates: C4Gates) -> 
             return drop("curly_bracket")
         if any(p in lowered for p in POLICY_SUBSTRINGS):
             continue
+        if sentences >= gates.min_num_sentences:
+            continue  # enough already: only the document-level checks can still change things
         if units is not None:
             sentences += count_sentences_in_tokens(_units(line.split(), splitter))
         else:

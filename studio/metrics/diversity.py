@@ -43,9 +43,41 @@ import numpy as np
 _ROUGE_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
-# --- n-gram counting ------------------------------------------------------------------------
-def _ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
-    return list(zip(*(tokens[i:] for i in range(n)), strict=False))
+# --- n-gram counting (vectorised: tokens become integer ids, n-grams become ranks) ---------
+class _Grams:
+    """Token ids of a list of token sequences, and exact n-gram ids within each sequence."""
+
+    def __init__(self, token_lists: Sequence[Sequence[str]]) -> None:
+        vocab: dict[str, int] = {}
+        ids = [vocab.setdefault(t, len(vocab)) for toks in token_lists for t in toks]
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self.doc = np.repeat(
+            np.arange(len(token_lists)), [len(toks) for toks in token_lists]
+        ).astype(np.int64)
+        self.vocab_size = max(1, len(vocab))
+        self._ranks: dict[int, np.ndarray] = {1: self.ids}
+
+    def ranks(self, n: int) -> np.ndarray:
+        """Id of the n-gram starting at each position (-1 where it would cross a sequence)."""
+        if n not in self._ranks:
+            prev = self.ranks(n - 1)
+            m = len(self.ids) - n + 1
+            if m <= 0:
+                self._ranks[n] = np.zeros(0, dtype=np.int64)
+            else:
+                head = prev[:m]
+                valid = (head >= 0) & (self.doc[:m] == self.doc[n - 1 : n - 1 + m])
+                key = head * self.vocab_size + self.ids[n - 1 : n - 1 + m]
+                out = np.full(m, -1, dtype=np.int64)
+                if valid.any():
+                    _, inv = np.unique(key[valid], return_inverse=True)
+                    out[valid] = inv
+                self._ranks[n] = out
+        return self._ranks[n]
+
+    def valid(self, n: int) -> np.ndarray:
+        ranks = self.ranks(n)
+        return ranks[ranks >= 0]
 
 
 def distinct_n(texts: Sequence[str], n: int) -> float:
@@ -53,9 +85,10 @@ def distinct_n(texts: Sequence[str], n: int) -> float:
     seen: set[tuple[str, ...]] = set()
     total = 0
     for text in texts:
-        grams = _ngrams(text.split(), n)
-        total += len(grams)
+        tokens = text.split()
+        grams = zip(*(tokens[i:] for i in range(n)), strict=False)
         seen.update(grams)
+        total += max(0, len(tokens) - n + 1)
     return len(seen) / total if total else 0.0
 
 
@@ -64,10 +97,14 @@ def ngram_diversity(texts: Sequence[str], max_n: int = 4) -> float:
     tokens = " ".join(texts).split(" ")
     score = 0.0
     for n in range(1, max_n + 1):
-        grams = _ngrams(tokens, n)
-        if grams:
-            score += len(set(grams)) / len(grams)
+        total = len(tokens) - n + 1
+        if total > 0:
+            score += len(set(zip(*(tokens[i:] for i in range(n)), strict=False))) / total
     return score
+
+
+def _ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    return list(zip(*(tokens[i:] for i in range(n)), strict=False))
 
 
 def compression_ratio(texts: Sequence[str]) -> float:
@@ -96,14 +133,18 @@ def self_repetition(texts: Sequence[str], n: int = 4) -> float:
     """Mean over texts of log(1 + Σ over its distinct n-grams of other texts containing it)."""
     if not texts:
         return 0.0
-    per_text = [set(_ngrams(t.split(), n)) for t in texts]
-    doc_freq: Counter[tuple[str, ...]] = Counter()
-    for grams in per_text:
-        doc_freq.update(grams)
+    grams = _Grams([t.split() for t in texts])
+    ranks = grams.ranks(n)
+    keep = ranks >= 0
+    gram, doc = ranks[keep], grams.doc[: len(ranks)][keep]
+    n_grams = int(gram.max()) + 1 if len(gram) else 1
+    pairs = np.unique(doc * n_grams + gram)  # distinct (text, n-gram) pairs
+    pair_doc, pair_gram = pairs // n_grams, pairs % n_grams
+    doc_freq = np.bincount(pair_gram, minlength=n_grams)
+    others = np.bincount(pair_doc, weights=doc_freq[pair_gram] - 1, minlength=len(texts))
     total = 0.0
-    for grams in per_text:
-        others = sum(doc_freq[g] for g in grams) - len(grams)
-        total += math.log(others + 1)
+    for value in np.log(others + 1).tolist():  # summed in order, as the reference does
+        total += value
     return total / len(texts)
 
 

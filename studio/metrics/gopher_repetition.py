@@ -26,10 +26,9 @@ from typing import TYPE_CHECKING
 from studio.metrics.filters import KEEP, FilterResult, drop
 from studio.metrics.ngrams import (
     PowerTable,
-    duplicated_ngram_chars,
-    group_ngrams,
+    duplicated_ngram_chars_all,
     join_words,
-    top_ngram_chars,
+    top_ngram_chars_all,
 )
 
 if TYPE_CHECKING:
@@ -93,12 +92,11 @@ def repetition_metrics(view: TextView, powers: PowerTable) -> dict[str, float]:
 
     words, lengths = view.words, view.word_lengths
     spaced = join_words(words, "" if view.cjk else " ", lengths, powers)
-    for n in TOP_NGRAMS:
-        out[f"top_{n}_gram_char_frac"] = top_ngram_chars(group_ngrams(spaced, n)) / n_chars
+    for n, chars in top_ngram_chars_all(spaced, TOP_NGRAMS).items():
+        out[f"top_{n}_gram_char_frac"] = chars / n_chars
     glued = spaced if view.cjk else join_words(words, "", lengths, powers)
-    for n in DUP_NGRAMS:
-        groups = group_ngrams(glued, n)
-        out[f"dup_{n}_gram_char_frac"] = duplicated_ngram_chars(groups, n) / n_chars
+    for n, chars in duplicated_ngram_chars_all(glued, DUP_NGRAMS).items():
+        out[f"dup_{n}_gram_char_frac"] = chars / n_chars
     return out
 
 

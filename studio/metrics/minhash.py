@@ -10,7 +10,8 @@ bucket with probability 1 - (1 - J^8)^14, which is 0.5 at Jaccard J ≈ 0.72).
 - Units are the whitespace words of the normalised text; CJK characters are one unit each
   (see :mod:`studio.metrics.script`), so Chinese text gets 5-character shingles.
 - Each distinct unit is hashed once (BLAKE2b, 64 bits, cached); a shingle's hash mixes its
-  five unit hashes; the 112 hash functions are multiply-shift hashes of that 64-bit value.
+  five unit hashes down to 32 bits; the 112 hash functions are ``a·x + b mod 2**32`` with odd
+  ``a`` (each a permutation of the 32-bit space).
   The signatures are deterministic across processes (no salted ``hash()``).
 - A text with fewer than five units has one shingle: its whole normalised text.
 
@@ -69,8 +70,9 @@ class MinHasher:
 
     def __init__(self, seed: int = 1) -> None:
         rng = np.random.default_rng(seed)
-        self._a = rng.integers(1, 2**63, size=N_HASHES, dtype=np.uint64) | _U64(1)
-        self._b = rng.integers(0, 2**63, size=N_HASHES, dtype=np.uint64)
+        # h(x) = a·x + b mod 2**32 with odd a: a permutation of the 32-bit shingle hashes
+        self._a = rng.integers(0, 2**32, size=N_HASHES, dtype=np.uint32) | np.uint32(1)
+        self._b = rng.integers(0, 2**32, size=N_HASHES, dtype=np.uint32)
         self._unit_hash: dict[str, int] = {}
 
     def _hash_units(self, units: list[str]) -> npt.NDArray[np.uint64]:
@@ -82,8 +84,8 @@ class MinHasher:
             self._unit_hash = {}
         return np.fromiter((cache[u] for u in units), dtype=np.uint64, count=len(units))
 
-    def shingle_hashes(self, text: str) -> npt.NDArray[np.uint64]:
-        """Distinct 64-bit hashes of the text's word 5-gram shingles."""
+    def shingle_hashes(self, text: str) -> npt.NDArray[np.uint32]:
+        """Distinct 32-bit hashes of the text's word 5-gram shingles."""
         norm = normalise(text)
         units = _UNITS.findall(norm)
         if len(units) < SHINGLE_WORDS:
@@ -97,20 +99,20 @@ class MinHasher:
         with np.errstate(over="ignore"):
             for i in range(k):
                 acc = (acc * _MIX) ^ h[i : i + m]
-        return np.unique(_splitmix(acc))
+        return np.unique((_splitmix(acc) >> _U64(32)).astype(np.uint32))
 
-    def signatures(self, texts: Sequence[str], chunk: int = 16_384) -> npt.NDArray[np.uint64]:
-        """An (N, 112) array of minimum hash values (32-bit values in uint64)."""
+    def signatures(self, texts: Sequence[str], chunk: int = 16_384) -> npt.NDArray[np.uint32]:
+        """An (N, 112) array of minimum hash values."""
         shingles = [self.shingle_hashes(t) for t in texts]
         sizes = np.array([len(s) for s in shingles], dtype=np.int64)
-        flat = np.concatenate(shingles) if shingles else np.zeros(0, dtype=np.uint64)
+        flat = np.concatenate(shingles) if shingles else np.zeros(0, dtype=np.uint32)
         owner = np.repeat(np.arange(len(texts)), sizes)
-        out = np.full((len(texts), N_HASHES), np.iinfo(np.uint64).max, dtype=np.uint64)
+        out = np.full((len(texts), N_HASHES), np.iinfo(np.uint32).max, dtype=np.uint32)
         a, b = self._a[None, :], self._b[None, :]
         with np.errstate(over="ignore"):
             for start in range(0, len(flat), chunk):
                 x = flat[start : start + chunk, None]
-                hv = (x * a + b) >> _U64(32)
+                hv = x * a + b
                 rows = owner[start : start + chunk]
                 # rows are sorted: reduce each run of one text's shingles at once
                 cuts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
@@ -119,10 +121,10 @@ class MinHasher:
         return out
 
 
-def band_keys(signatures: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+def band_keys(signatures: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
     """(N, 14) bucket keys: each band's 8 values hashed into one 64-bit key."""
     n = signatures.shape[0]
-    bands = signatures.reshape(n, N_BANDS, ROWS_PER_BAND)
+    bands = signatures.reshape(n, N_BANDS, ROWS_PER_BAND).astype(np.uint64)
     key = np.zeros((n, N_BANDS), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for r in range(ROWS_PER_BAND):
@@ -130,7 +132,7 @@ def band_keys(signatures: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return key
 
 
-def near_duplicate_clusters(signatures: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+def near_duplicate_clusters(signatures: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
     """Cluster label per text (the smallest member index); texts sharing any bucket meet."""
     n = signatures.shape[0]
     parent = np.arange(n)
@@ -164,6 +166,6 @@ def near_dup_frac_from_labels(labels: npt.NDArray[np.int64]) -> float:
     return float((sizes[labels] > 1).mean())
 
 
-def estimated_jaccard(sig_a: npt.NDArray[np.uint64], sig_b: npt.NDArray[np.uint64]) -> float:
+def estimated_jaccard(sig_a: npt.NDArray[np.uint32], sig_b: npt.NDArray[np.uint32]) -> float:
     """Share of equal MinHash values: an unbiased estimate of the shingle-set Jaccard."""
     return float((sig_a == sig_b).mean())

@@ -16,7 +16,9 @@ datatrove's, including its quirk that ``"".join`` makes ``["ab", "c"]`` equal ``
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +34,7 @@ class JoinedWords:
     text: str
     starts: npt.NDArray[np.int64]  # len(words) + 1 entries; the last is len(text) + len(sep)
     sep_len: int
+    codes: npt.NDArray[np.uint64]  # the code points of ``text``
     prefix: npt.NDArray[np.uint64]  # prefix[k] = sum_{i<k} code[i] * BASE**i  (mod 2**64)
     inv_pow: npt.NDArray[np.uint64]  # BASE**-k (mod 2**64)
 
@@ -68,104 +71,150 @@ def join_words(words: list[str], sep: str, lengths: list[int], powers: PowerTabl
     prefix = np.zeros(len(codes) + 1, dtype=_U64)
     with np.errstate(over="ignore"):
         np.cumsum(codes * pw[: len(codes)], out=prefix[1:])
-    return JoinedWords(text, starts, len(sep), prefix, inv)
+    return JoinedWords(text, starts, len(sep), codes, prefix, inv)
 
 
-@dataclass(frozen=True, slots=True)
-class NGramGroups:
-    """For each n-gram position: a group id (equal strings share it), plus group facts."""
-
-    ids: npt.NDArray[np.int64]  # group id per position, numbered by first occurrence
-    first: npt.NDArray[np.int64]  # first position of each group
-    counts: npt.NDArray[np.int64]  # size of each group
-    lengths: npt.NDArray[np.int64]  # character length of each position's string
-
-
-def group_ngrams(joined: JoinedWords, n: int) -> NGramGroups | None:
-    """Group the n-grams of ``joined`` by string equality (None with fewer than n words)."""
-    m = joined.n_words - n + 1
-    if m <= 0:
-        return None
+def _slices(joined: JoinedWords, n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    m = max(0, joined.n_words - n + 1)
     a = joined.starts[:m]
     b = joined.starts[n : n + m] - joined.sep_len
-    lengths = b - a
+    return a, b
+
+
+def _keys(joined: JoinedWords, ns: tuple[int, ...]) -> tuple[list[tuple[int, int, int]], Any]:
+    """Hash keys of every n-gram for every n, tagged by n, in one array; plus segments."""
+    segments: list[tuple[int, int, int]] = []  # (n, offset, length)
+    parts = []
+    offset = 0
     with np.errstate(over="ignore"):
-        h = (joined.prefix[b] - joined.prefix[a]) * joined.inv_pow[a]
-        key = h ^ (lengths.astype(_U64) * _U64(0xFF51AFD7ED558CCD))
-    _, first, inverse, counts = np.unique(
-        key, return_index=True, return_inverse=True, return_counts=True
-    )
-    if counts.max() > 1 and not _verified(joined.text, a, b, inverse, first, counts):
-        return _exact_groups(joined.text, a, b)
-    # renumber groups by first occurrence so that ties break the way Counter does
-    order = np.argsort(first, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return NGramGroups(rank[inverse], first[order], counts[order], lengths)
+        for n in ns:
+            a, b = _slices(joined, n)
+            if len(a) <= 0:
+                continue
+            h = (joined.prefix[b] - joined.prefix[a]) * joined.inv_pow[a]
+            n_tag = _U64((n * 0x2545F4914F6CDD1D) % 2**64)
+            tag = (b - a).astype(_U64) * _U64(0xFF51AFD7ED558CCD) + n_tag
+            parts.append(h ^ tag)
+            segments.append((n, offset, len(a)))
+            offset += len(a)
+    return segments, (np.concatenate(parts) if parts else np.zeros(0, dtype=_U64))
 
 
-def _verified(
-    text: str,
+def top_ngram_chars_all(joined: JoinedWords, ns: tuple[int, ...]) -> dict[int, int]:
+    """For each n: len(most common n-gram) × its count (datatrove's ``find_top_duplicate``).
+
+    Ties go to the n-gram seen first, as ``Counter.most_common(1)`` does. 0 when there is no
+    n-gram. The winning group is verified against the real strings.
+    """
+    out = dict.fromkeys(ns, 0)
+    segments, keys = _keys(joined, ns)
+    if not segments:
+        return out
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    text = joined.text
+    for n, offset, m in segments:
+        seg = inverse[offset : offset + m]
+        cnt = counts[seg]
+        top = int(cnt.max())
+        p = int(np.argmax(cnt))  # earliest position of a most common group = its first one
+        a, b = _slices(joined, n)
+        if top > 1:
+            members = np.flatnonzero(seg == seg[p])
+            if not _same_slices(joined, a, b, members, np.full(len(members), p)):
+                out[n] = _exact_top(text, a, b)
+                continue
+        out[n] = int(b[p] - a[p]) * top
+    return out
+
+
+def _same_slices(
+    joined: JoinedWords,
     a: npt.NDArray[np.int64],
     b: npt.NDArray[np.int64],
-    inverse: npt.NDArray[np.int64],
-    first: npt.NDArray[np.int64],
-    counts: npt.NDArray[np.int64],
+    left: npt.NDArray[np.int64],
+    right: npt.NDArray[np.int64],
 ) -> bool:
-    """True when every member of every shared-hash group has its group's first string."""
-    members = np.flatnonzero(counts[inverse] > 1)
-    reps = first[inverse[members]]
-    for pos, rep in zip(members.tolist(), reps.tolist(), strict=True):
-        if pos != rep and text[a[pos] : b[pos]] != text[a[rep] : b[rep]]:
-            return False
-    return True
+    """Whether slice ``left[k]`` equals slice ``right[k]`` for every k (compared exactly)."""
+    lengths = b[left] - a[left]
+    if not np.array_equal(lengths, b[right] - a[right]):
+        return False
+    total = int(lengths.sum())
+    within = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    codes = joined.codes
+    return bool(
+        np.array_equal(
+            codes[np.repeat(a[left], lengths) + within],
+            codes[np.repeat(a[right], lengths) + within],
+        )
+    )
 
 
-def _exact_groups(text: str, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> NGramGroups:
-    ids: dict[str, int] = {}
-    seq = [ids.setdefault(text[x:y], len(ids)) for x, y in zip(a.tolist(), b.tolist(), strict=True)]
-    arr = np.asarray(seq, dtype=np.int64)
-    counts = np.bincount(arr, minlength=len(ids))
-    first = np.full(len(ids), len(seq), dtype=np.int64)
-    np.minimum.at(first, arr, np.arange(len(seq)))
-    return NGramGroups(arr, first, counts, b - a)
+def _exact_top(text: str, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> int:
+    counter = Counter(text[x:y] for x, y in zip(a.tolist(), b.tolist(), strict=True))
+    gram, count = counter.most_common(1)[0]
+    return len(gram) * count
 
 
-def top_ngram_chars(groups: NGramGroups | None) -> int:
-    """len(most common n-gram) × its count; ties go to the first seen (``Counter.most_common``)."""
-    if groups is None:
-        return 0
-    top = int(np.argmax(groups.counts))  # first maximum = earliest first occurrence
-    return int(groups.lengths[groups.first[top]]) * int(groups.counts[top])
+def duplicated_ngram_chars_all(joined: JoinedWords, ns: tuple[int, ...]) -> dict[int, int]:
+    """For each n: datatrove's ``find_all_duplicate`` (see :func:`duplicated_ngram_chars`)."""
+    out = dict.fromkeys(ns, 0)
+    segments, keys = _keys(joined, ns)
+    if not segments:
+        return out
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    positions = np.arange(len(keys))
+    repeats = first[inverse] < positions
+    if not repeats.any():
+        return out  # no two equal hashes, so no two equal strings, for any n
+    text = joined.text
+    for n, offset, m in segments:
+        cand = np.flatnonzero(repeats[offset : offset + m])
+        if len(cand) == 0:
+            continue
+        a, b = _slices(joined, n)
+        ids = inverse[offset : offset + m]
+        reps = first[ids[cand]] - offset
+        lengths = b - a
+        if not _same_slices(joined, a, b, cand, reps):
+            ids, cand = _exact_ids(text, a, b)
+        out[n] = duplicated_ngram_chars(ids.tolist(), cand.tolist(), lengths.tolist(), n)
+    return out
 
 
-def duplicated_ngram_chars(groups: NGramGroups | None, n: int) -> int:
+def _exact_ids(
+    text: str, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    seen: dict[str, int] = {}
+    spans = zip(a.tolist(), b.tolist(), strict=True)
+    ids = [seen.setdefault(text[x:y], len(seen)) for x, y in spans]
+    arr = np.asarray(ids, dtype=np.int64)
+    first = np.full(len(seen), len(arr), dtype=np.int64)
+    np.minimum.at(first, arr, np.arange(len(arr)))
+    return arr, np.flatnonzero(first[arr] < np.arange(len(arr)))
+
+
+def duplicated_ngram_chars(
+    ids: list[int], candidates: list[int], lengths: list[int], n: int
+) -> int:
     """datatrove's ``find_all_duplicate``: scan left to right; a key seen before adds its length
     and jumps ``n`` words, else step one. Only positions visited by the scan enter the seen set.
+
+    ``ids`` are equal exactly where the n-gram strings are equal; ``candidates`` are the
+    positions whose string occurred earlier anywhere (the only places a repeat can count).
     """
-    if groups is None:
-        return 0
-    ids = groups.ids
     m = len(ids)
-    positions = np.arange(m)
-    # positions whose string occurred earlier somewhere: the only places a repeat can count
-    candidates = np.flatnonzero(groups.first[ids] < positions).tolist()
-    if not candidates:
-        return 0
-    id_list = ids.tolist()
-    lengths = groups.lengths
     seen: set[int] = set()
     repeated = 0
     idx = 0
     for j in candidates:
         if j < idx:
             continue
-        seen.update(id_list[idx:j])  # all new strings, all visited
-        if id_list[j] in seen:
-            repeated += int(lengths[j])
+        seen.update(ids[idx:j])  # all new strings, all visited
+        if ids[j] in seen:
+            repeated += lengths[j]
             idx = j + n
         else:
-            seen.add(id_list[j])
+            seen.add(ids[j])
             idx = j + 1
         if idx >= m:
             break

@@ -19,6 +19,7 @@ Sentence counting for the C4 filter reproduces spaCy's rule-based ``Sentencizer`
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 
@@ -33,6 +34,7 @@ class EnglishWordSplitter:
     def __init__(self, rules: EnglishRules | None = None) -> None:
         self._rules = rules or english_rules()
         self._cache: dict[str, tuple[str, ...]] = {}
+        self._sentence_steps: dict[str, tuple[int, bool, int, bool]] = {}
         self._matcher = self._build_special_matcher()
 
     def _build_special_matcher(self) -> dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]]:
@@ -56,6 +58,18 @@ class EnglishWordSplitter:
                 self._cache.clear()
             self._cache[chunk] = cached
         return cached
+
+    def sentence_step(self, chunk: str) -> tuple[int, bool, int, bool]:
+        """How a chunk moves the sentencizer: (starts, state) from "no terminal seen", then
+        from "terminal seen" (cached per chunk)."""
+        step = self._sentence_steps.get(chunk)
+        if step is None:
+            tokens = self.split_chunk(chunk)
+            step = (*_sentence_walk(tokens, False), *_sentence_walk(tokens, True))
+            if len(self._sentence_steps) >= _MAX_CACHE:
+                self._sentence_steps.clear()
+            self._sentence_steps[chunk] = step
+        return step
 
     def words(self, text: str) -> list[str]:
         """Word tokens of ``text``, as datatrove's ``split_into_words(text, "en")`` returns them."""
@@ -81,6 +95,10 @@ class EnglishWordSplitter:
         special = specials.get(chunk)
         if special is not None:
             return special
+        if chunk.isalpha() and use_specials:
+            # letters only: no prefix, suffix (units need a digit, "'s" an apostrophe) or
+            # infix rule can apply
+            return (chunk,)
         prefixes: list[str] = []
         suffixes: list[str] = []
         string = self._split_affixes(chunk, prefixes, suffixes, specials)
@@ -139,7 +157,14 @@ class EnglishWordSplitter:
             if string in specials:
                 break
             last_size = len(string)
-            m = prefix_search(string)
+            # cheap guards first: no prefix rule starts with a letter or digit except the
+            # "US$"/"C$"/"A$" currencies, and no suffix rule ends with a letter unless it is
+            # "'s" or a unit after a digit
+            first = string[0]
+            if first.isalnum() and not string.startswith(("US$", "C$", "A$")):
+                m = None
+            else:
+                m = prefix_search(string)
             pre_len = m.end() - m.start() if m else 0
             prefix = minus_pre = ""
             if pre_len:
@@ -147,7 +172,15 @@ class EnglishWordSplitter:
                 if minus_pre and minus_pre in specials:
                     prefixes.append(prefix)
                     return minus_pre
-            m = suffix_search(string[pre_len:])
+            last = string[-1]
+            if (
+                last.isalpha()
+                and not string.endswith(("'s", "'S", "’s", "’S"))
+                and not any(ch.isdigit() for ch in string)
+            ):
+                m = None
+            else:
+                m = suffix_search(string[pre_len:])
             suf_len = m.end() - m.start() if m else 0
             suffix = minus_suf = ""
             if suf_len:
@@ -198,19 +231,35 @@ def count_sentences(line: str, splitter: EnglishWordSplitter) -> int:
     sentence terminators). Whitespace runs other than one plain space are tokens of their own
     for spaCy, and they too start a sentence after a terminator.
     """
-    tokens: list[str] = []
-    for is_space, piece in _spacy_pieces(line):
-        if is_space:
-            tokens.append(piece)
-        else:
-            tokens.extend(splitter.split_chunk(piece))
-    return count_sentences_in_tokens(tokens)
+    if _IRREGULAR_SPACE.search(line) is None:
+        pieces: Iterable[tuple[bool, str]] = ((False, p) for p in line.split(" "))
+    else:
+        pieces = _spacy_pieces(line)
+    sentences = 1
+    seen = False
+    for is_space, piece in pieces:
+        if is_space:  # a whitespace token: not punctuation, so it starts a sentence
+            if seen:
+                sentences += 1
+                seen = False
+            continue
+        step = splitter.sentence_step(piece)
+        inc, seen = step[2:] if seen else step[:2]
+        sentences += inc
+    return sentences
+
+
+_IRREGULAR_SPACE = re.compile(r"[^\S ]| {2}")
 
 
 def count_sentences_in_tokens(tokens: Iterable[str]) -> int:
     """spaCy's ``Sentencizer`` over a token sequence: how many sentences it starts."""
-    sentences = 1
-    seen_terminal = False
+    return 1 + _sentence_walk(tokens, False)[0]
+
+
+def _sentence_walk(tokens: Iterable[str], seen_terminal: bool) -> tuple[int, bool]:
+    """New sentence starts within ``tokens`` and the state after them."""
+    sentences = 0
     for tok in tokens:
         terminal = tok in SENTENCE_PUNCT_CHARS
         if seen_terminal and not terminal and not _is_punct(tok):
@@ -218,7 +267,7 @@ def count_sentences_in_tokens(tokens: Iterable[str]) -> int:
             seen_terminal = False
         elif terminal:
             seen_terminal = True
-    return sentences
+    return sentences, seen_terminal
 
 
 def _spacy_pieces(line: str) -> list[tuple[bool, str]]:
