@@ -67,7 +67,7 @@ class StudioApp(App[None]):
     """Synth Studio in the terminal."""
 
     TITLE = "Synth Studio"
-    CSS_PATH = "studio.tcss"
+    CSS_PATH = Path(__file__).parent / "studio.tcss"  # absolute, so subclasses find it too
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "library": _library_screen,
         "preview": _preview_screen,
@@ -107,7 +107,8 @@ class StudioApp(App[None]):
     def on_mount(self) -> None:
         self._apply_keymap()
         self.switch_mode(self.start_mode)
-        self.reload_library()
+        # Load after the first frame is drawn: the loader's imports would compete for the GIL.
+        self.call_after_refresh(self.reload_library)
 
     def on_unmount(self) -> None:
         self.store.close()

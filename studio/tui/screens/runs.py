@@ -165,7 +165,7 @@ class RunsScreen(Screen[None]):
         table.focus()
 
     def on_screen_resume(self) -> None:
-        self.load_runs()
+        self.call_after_refresh(self.load_runs)
 
     # -- loading -------------------------------------------------------------------------------
 
