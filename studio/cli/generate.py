@@ -267,8 +267,7 @@ def _print_summary(*, store_run: Any, summary: RunSummary) -> None:
     from rich.table import Table
 
     table = Table(title=f"run {store_run.id}", box=None, show_header=True)
-    for column in ("status", "jobs", "ok", "error", "cancelled", "this session",
-                   "tokens in", "tokens out", "cost", "time"):  # fmt: skip
+    for column in ("status", "jobs", "ok", "error", "cancelled", "in", "out", "cost", "time"):
         table.add_column(column)
     cost = "unknown" if store_run.cost_usd is None else f"${store_run.cost_usd:.4f}"
     table.add_row(
@@ -277,10 +276,12 @@ def _print_summary(*, store_run: Any, summary: RunSummary) -> None:
         str(store_run.n_ok),
         str(store_run.n_error),
         str(store_run.n_cancelled),
-        f"{summary.ok + summary.error + summary.cancelled} ({summary.skipped} done before)",
         str(store_run.prompt_tokens),
         str(store_run.completion_tokens),
         cost,
         f"{summary.elapsed_s:.1f}s",
     )
-    Console(stderr=True).print(table)
+    console = Console(stderr=True)
+    console.print(table)
+    if summary.skipped:
+        console.print(f"resumed: {summary.skipped} generations were already done")

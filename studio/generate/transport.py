@@ -172,6 +172,13 @@ class LiteLLMTransport:
         if finish is None:
             raise CallError(FailureKind.CUT_STREAM, "stream ended without a finish reason",
                             "CutStream", partial=text)  # fmt: skip
+        # litellm invents a usage block with its own count when the server sent none, and the
+        # two look the same. Its stream wrapper keeps the provider's chunks (litellm 1.110):
+        # usage counts as reported only when one of them carried it.
+        kept = getattr(stream, "chunks", None)
+        reported = kept is None or any(getattr(c, "usage", None) is not None for c in kept)
+        if not reported:
+            usage = None
         return CallResult(
             [ChoiceResult(text, finish)],
             prompt_tokens=getattr(usage, "prompt_tokens", None) if usage else None,

@@ -8,7 +8,7 @@ is logged with its body and headers so tests can check what reached the server.
 Actions: ``ok``, ``429`` (``429:<retry-after seconds>``), ``500``, ``503``, ``400``, ``401``
 (echoes the key back, as careless servers do), ``hang`` (never answers), ``malformed``
 (invalid JSON), ``cut`` (a stream cut mid-way, or a body cut short), ``nodone`` (a stream with
-its finish reason that ends cleanly without ``[DONE]``).
+its finish reason that ends cleanly without ``[DONE]``), ``nousage`` (no usage block).
 """
 
 from __future__ import annotations
@@ -125,13 +125,13 @@ class LoopbackServer:
             broken = b'{"id": "x", "choices": [{"message": '
             return web.Response(body=broken, content_type="application/json")
         if not stream:
-            payload = self._complete(body, behaviour)
+            payload = self._complete(body, behaviour, usage=kind != "nousage")
             if kind == "cut":
                 return await _cut_body(request, payload)
             return web.Response(body=payload, content_type="application/json")
         return await self._stream(request, body, behaviour, kind)
 
-    def _complete(self, body: dict[str, Any], behaviour: ModelBehaviour) -> bytes:
+    def _complete(self, body: dict[str, Any], behaviour: ModelBehaviour, usage: bool) -> bytes:
         n = int(body.get("n") or 1)
         choices = [
             {
@@ -154,6 +154,8 @@ class LoopbackServer:
                 "total_tokens": 11 + completion,
             },
         }
+        if not usage:
+            del data["usage"]
         return json.dumps(data).encode()
 
     async def _stream(
@@ -193,7 +195,7 @@ class LoopbackServer:
             if behaviour.chunk_delay:
                 await asyncio.sleep(behaviour.chunk_delay)
         await send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if (body.get("stream_options") or {}).get("include_usage") and kind != "nousage":
             usage = {
                 "prompt_tokens": 11,
                 "completion_tokens": len(pieces),

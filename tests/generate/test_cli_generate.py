@@ -210,3 +210,28 @@ def test_resume_after_interrupt_loses_and_duplicates_nothing(
     for gen_id, old in before.items():
         assert next(g for g in after if g[0] == gen_id) == old
     assert len(loopback.requests_for(model_name)) - requests_before == total - len(before)
+
+
+def test_help_and_engine_import_leave_litellm_alone(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from studio.cli import main\n"
+        "for args in (['--help'], ['generate', '--help'], ['models', '--help']):\n"
+        "    try:\n"
+        "        main(args)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "import studio.generate\n"
+        "print('LITELLM', 'litellm' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=studio_env(tmp_path),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--resume" in done.stdout and "--api-base" in done.stdout
+    assert done.stdout.strip().endswith("LITELLM False")

@@ -216,3 +216,25 @@ async def test_n_seed_and_temperature_reach_the_server(
     assert by_sample[1].text is not None and "choice=1" in by_sample[1].text
     assert by_sample[2].text is not None and "seed=42" in by_sample[2].text
     assert all(g.tokens_estimated for g in generations)  # usage shared out across choices
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "plain"])
+async def test_missing_usage_falls_back_to_tiktoken_marked_estimated(
+    tmp_path: Path,
+    library: Library,
+    loopback: LoopbackServer,
+    model_name: str,
+    fast_settings: RunSettings,
+    transport: str,
+    stream: bool,
+) -> None:
+    from studio.tokens import count_tokens
+
+    loopback.script(model_name, "nousage")
+    settings = settings_for(fast_settings, transport, stream)
+    _, (generation,) = await run_one(tmp_path, library, loopback, model_name, settings)
+    assert generation.status == "ok" and generation.tokens_estimated
+    assert generation.text is not None
+    assert generation.completion_tokens == count_tokens(generation.text)
+    assert generation.prompt_tokens and generation.prompt_tokens > 100  # the whole prompt
