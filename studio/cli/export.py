@@ -71,16 +71,26 @@ def export(ctx: StudioContext, recipe_path: Path, out_dir: Path, as_json: bool) 
         emit_json(manifest)
         return
     console = stdout_console()
-    table = Table("source", "read", "asked tokens", "delivered docs", "delivered tokens",
-                  "deficit", "upsampled", box=None)  # fmt: skip
+    table = Table(
+        "source",
+        "read",
+        "asked tokens",
+        "delivered docs",
+        "delivered tokens",
+        "deficit",
+        "upsampled",
+        box=None,
+    )
     for s in manifest["sources"]:
         table.add_row(
-            s["name"], str(s["read_docs"]),
+            s["name"],
+            str(s["read_docs"]),
             "all" if s["asked_tokens"] is None else f"{s['asked_tokens']:,}",
-            f"{s['delivered_docs']:,}", f"{s['delivered_tokens']:,}",
+            f"{s['delivered_docs']:,}",
+            f"{s['delivered_tokens']:,}",
             f"{s['deficit_tokens']:,}" if s["deficit_tokens"] else "",
             str(s["upsampled_docs"] or ""),
-        )  # fmt: skip
+        )
     console.print(table)
     for stage in manifest["stages"]:
         if stage["removed"]:

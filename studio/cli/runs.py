@@ -44,8 +44,19 @@ def runs_list(ctx: StudioContext, limit: int, search: str | None, as_json: bool)
             err=True,
         )
         return
-    table = Table("id", "name", "status", "created", "jobs", "ok", "error", "cancelled",
-                  "tokens", "cost", box=None)  # fmt: skip
+    table = Table(
+        "id",
+        "name",
+        "status",
+        "created",
+        "jobs",
+        "ok",
+        "error",
+        "cancelled",
+        "tokens",
+        "cost",
+        box=None,
+    )
     for run in found:
         table.add_row(
             run.id,
@@ -102,8 +113,19 @@ def _print_run(run: Run, generations: list[Generation]) -> None:
             f"  tokens {run.prompt_tokens}+{run.completion_tokens}  cost {_cost(run.cost_usd)}",
         )
     )
-    table = Table("id", "persona", "topic", "style", "model", "status", "tokens", "ms", "text",
-                  box=None, expand=True)  # fmt: skip
+    table = Table(
+        "id",
+        "persona",
+        "topic",
+        "style",
+        "model",
+        "status",
+        "tokens",
+        "ms",
+        "text",
+        box=None,
+        expand=True,
+    )
     for g in generations:
         preview = (g.text or g.error_message or "").replace("\n", " ")[:80]
         table.add_row(

@@ -290,33 +290,51 @@ def parse_recipe(text: str, path: Path) -> tuple[Recipe | None, list[LibraryErro
             continue
         name = str(src["name"])
         if name in seen:
-            check.error(key_line(raw, "name"), f"{where}.name",
-                        f"duplicate source name {name!r} (also on line {seen[name]})")  # fmt: skip
+            check.error(
+                key_line(raw, "name"),
+                f"{where}.name",
+                f"duplicate source name {name!r} (also on line {seen[name]})",
+            )
         seen[name] = key_line(raw, "name")
         # Judge the shape by the keys written, so one bad value does not cascade into more errors.
         stored_keys = [k for k in ("runs", "personas", "styles", "models", "topics") if k in raw]
         if "path" in raw and stored_keys:
-            check.error(line, where, f"a source reads either a file (path) or stored generations "
-                        f"({', '.join(stored_keys)}), not both")  # fmt: skip
+            check.error(
+                line,
+                where,
+                f"a source reads either a file (path) or stored generations "
+                f"({', '.join(stored_keys)}), not both",
+            )
         if "path" not in raw and not stored_keys:
-            check.error(line, where, "needs a path (external file) or runs/personas/styles/"
-                        "models/topics (stored generations)")  # fmt: skip
+            check.error(
+                line,
+                where,
+                "needs a path (external file) or runs/personas/styles/"
+                "models/topics (stored generations)",
+            )
         if ("weight" in raw) == ("tokens" in raw):
             check.error(line, where, "needs exactly one of weight or tokens")
         if "text_field" in src and "path" not in src:
-            check.error(key_line(raw, "text_field"), f"{where}.text_field",
-                        "only external files (path) have a text field")  # fmt: skip
+            check.error(
+                key_line(raw, "text_field"),
+                f"{where}.text_field",
+                "only external files (path) have a text field",
+            )
         source_path = None
         if "path" in src:
             source_path = (base / src["path"]).resolve()
             if source_path.suffix not in (".jsonl", ".parquet", ".gz") and not str(
                 source_path
             ).endswith(".jsonl.gz"):
-                check.error(value_line(raw, "path"), f"{where}.path",
-                            "must be a .jsonl, .jsonl.gz or .parquet file")  # fmt: skip
+                check.error(
+                    value_line(raw, "path"),
+                    f"{where}.path",
+                    "must be a .jsonl, .jsonl.gz or .parquet file",
+                )
             elif not source_path.is_file():
-                check.error(value_line(raw, "path"), f"{where}.path",
-                            f"no such file: {source_path}")  # fmt: skip
+                check.error(
+                    value_line(raw, "path"), f"{where}.path", f"no such file: {source_path}"
+                )
         gates: tuple[Gate, ...] = ()
         if "gates" in src:
             gates = _gates(check, raw["gates"], f"{where}.gates", known_metric_names())
@@ -342,22 +360,27 @@ def parse_recipe(text: str, path: Path) -> tuple[Recipe | None, list[LibraryErro
         if d is not None:
             dedup = Dedup(
                 exact=bool(d.get("exact", True)),
-                near_threshold=None if d.get("near_threshold") is None
+                near_threshold=None
+                if d.get("near_threshold") is None
                 else float(d["near_threshold"]),
                 keep=str(d.get("keep", "source_order")),
-            )  # fmt: skip
+            )
     decontaminate = None
     if "decontaminate" in good:
         raw_d = good["decontaminate"]
-        d = check.mapping(raw_d, DECONTAMINATE_FIELDS, "decontaminate",
-                          value_line(doc, "decontaminate"))  # fmt: skip
+        d = check.mapping(
+            raw_d, DECONTAMINATE_FIELDS, "decontaminate", value_line(doc, "decontaminate")
+        )
         if d is not None and "against" in d:
             files = []
             for i, item in enumerate(d["against"]):
                 file = (base / item).resolve()
                 if not file.is_file():
-                    check.error(item_line(raw_d["against"], i, raw_d, "against"),
-                                f"decontaminate.against[{i}]", f"no such file: {file}")  # fmt: skip
+                    check.error(
+                        item_line(raw_d["against"], i, raw_d, "against"),
+                        f"decontaminate.against[{i}]",
+                        f"no such file: {file}",
+                    )
                 files.append(file)
             decontaminate = Decontaminate(
                 against=tuple(files),
@@ -374,8 +397,11 @@ def parse_recipe(text: str, path: Path) -> tuple[Recipe | None, list[LibraryErro
                 compression=str(o.get("compression", "none")),
             )
             if output.format == "parquet" and output.compression == "gzip":
-                check.error(value_line(good["output"], "compression"), "output.compression",
-                            "parquet shards are compressed inside the file; use none")  # fmt: skip
+                check.error(
+                    value_line(good["output"], "compression"),
+                    "output.compression",
+                    "parquet shards are compressed inside the file; use none",
+                )
     if errors:
         return None, errors
     recipe = Recipe(
