@@ -128,6 +128,6 @@ async def test_mark_two_runs_and_compare(
         table = screen.query_one("#cmp-table", DataTable)
         assert table.row_count == len(screen.comparison.per_text)
         # Run B repeats its opening: the set metric shows it.
-        story = screen.comparison.labels.index("optics-story")
+        story = next(i for i, label in enumerate(screen.comparison.labels) if "story" in label)
         assert screen.comparison.sets[story]["opening_diversity"] < 1.0
         assert screen.comparison.sets[1 - story]["opening_diversity"] == 1.0

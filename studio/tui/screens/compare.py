@@ -144,7 +144,7 @@ class CompareScreen(Screen[None]):
                     scored = score_generations(gens)
                 values.append(metric_values(scored))
                 sets.append(set_summary([g.text or "" for g in gens if g.text]))
-                labels.append(run.name or run.id)
+                labels.append(f"{run.name} · {run.id}" if run.name else run.id)
         except RunNotFoundError as exc:
             self.post_message(ComparisonReady(None, str(exc)))
             return

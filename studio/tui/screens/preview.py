@@ -35,7 +35,7 @@ from studio.tui.widgets.sample_pane import SamplePane
 from studio.tui.widgets.style_editor import prompt_renderable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from textual.app import ComposeResult
     from textual.timer import Timer
@@ -91,14 +91,32 @@ class PreviewScreen(Screen[None]):
         "latency and time to first token; when a sample completes it gets its metrics and a "
         "badge for each failed quality gate. Near-duplicate samples and shared openings are "
         "flagged. **escape** cancels a running preview and keeps the partial texts as "
-        "cancelled. Every preview is stored as a run."
+        "cancelled. Every preview is stored as a run.\n\n"
+        "Jump to a control: **alt+p** personas, **alt+t** topic, **alt+s** style, "
+        "**alt+m** models, **alt+n** samples."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+j", "run", "Run", id="preview.run"),
         Binding("alt+enter", "run", "Run", show=False, id="preview.run_alt"),
         Binding("escape", "cancel", "Cancel", id="preview.cancel"),
         Binding("ctrl+o", "toggle_view", "Prompt/samples", id="preview.toggle"),
+        Binding("alt+p", "focus('#pv-personas')", "Personas", show=False, id="preview.personas"),
+        Binding("alt+t", "focus('#pv-topic')", "Topic", show=False, id="preview.topic"),
+        Binding("alt+s", "focus('#pv-style')", "Style", show=False, id="preview.style"),
+        Binding("alt+m", "focus('#pv-models')", "Models", show=False, id="preview.models"),
+        Binding("alt+n", "focus('#pv-n')", "Samples", show=False, id="preview.samples"),
     ]
+
+    def action_focus(self, selector: str) -> None:
+        self.query_one(selector).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out run while a preview runs, and cancel while none does."""
+        if action == "cancel":
+            return True if self.preview_running else None
+        if action == "run":
+            return None if self.preview_running else True
+        return True
 
     def __init__(self) -> None:
         super().__init__()
@@ -350,6 +368,7 @@ class PreviewScreen(Screen[None]):
             self.flush_timer = self.set_interval(FLUSH_SECONDS, self.flush)
         self.flush_timer.resume()
         self.preview_worker = self.stream(self.preview)
+        self.refresh_bindings()
 
     def set_status(self, text: str) -> None:
         self.query_one("#pv-status", Static).update(text)
@@ -376,12 +395,14 @@ class PreviewScreen(Screen[None]):
         self.run_id = prepared.run.id
         several = len({job.prompt.persona_id for job in prepared.pending}) > 1
         columns = self.query_one("#pv-columns", Horizontal)
-        by_model: dict[str, list[SamplePane]] = {}
+        by_model: dict[str, list[SamplePane]] = {m: [] for m in prepared.plan.spec.models}
         for job in prepared.pending:
             pane = SamplePane(job.id, job_title(job, several))
             self.panes[job.id] = pane
             by_model.setdefault(job.model, []).append(pane)
         for model, panes in by_model.items():
+            if not panes:
+                continue
             column = VerticalScroll(classes="model-column")
             await columns.mount(column)
             await column.mount(Static(model, classes="model-title"), *panes)
@@ -427,6 +448,8 @@ class PreviewScreen(Screen[None]):
         )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "preview-run":
+            self.refresh_bindings()
         if event.worker.group == "preview-run" and event.state == WorkerState.ERROR:
             if self.flush_timer is not None:
                 self.flush_timer.pause()
@@ -474,3 +497,12 @@ class PreviewScreen(Screen[None]):
         yield SystemCommand("preview: run", "Stream samples (ctrl+j)", self.action_run)
         yield SystemCommand("preview: cancel", "Cancel the running preview", self.action_cancel)
         yield SystemCommand("preview: toggle view", "Prompt or samples", self.action_toggle_view)
+        for name, selector in (("personas", "#pv-personas"), ("topic", "#pv-topic"),
+                               ("style", "#pv-style"), ("models", "#pv-models"),
+                               ("samples", "#pv-n")):  # fmt: skip
+            yield SystemCommand(
+                f"preview: choose {name}", f"Focus the {name} control", self._focus(selector)
+            )
+
+    def _focus(self, selector: str) -> Callable[[], None]:
+        return lambda: self.action_focus(selector)

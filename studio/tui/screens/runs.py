@@ -182,6 +182,8 @@ class RunsScreen(Screen[None]):
         self.query_one("#runs-empty").set_class(bool(self.runs), "-hidden")
         self.query_one("#runs-table").set_class(not self.runs, "-hidden")
         self.fill_table()
+        if self.runs and (self.focused is None or not self.focused.display):
+            self.query_one("#runs-table").focus()
 
     def fill_table(self) -> None:
         table = self.query_one("#runs-table", DataTable)

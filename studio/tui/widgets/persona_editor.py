@@ -91,7 +91,12 @@ class PersonaEditor(Horizontal):
                     for name, label, widget in FORM_FIELDS:
                         yield Label(label, classes="field-label")
                         if widget == "line":
-                            yield Input(id=f"pf-{name}", classes="form-field")
+                            yield Input(
+                                id=f"pf-{name}",
+                                classes="form-field",
+                                compact=True,
+                                select_on_focus=False,
+                            )
                         else:
                             yield TextArea(id=f"pf-{name}", classes=f"form-field -{widget}")
                         yield Static("", id=f"pe-{name}", classes="field-error -hidden")
@@ -111,7 +116,7 @@ class PersonaEditor(Horizontal):
         highlighted = listing.highlighted
         listing.clear_options()
         listing.add_options(
-            [Option(f"{p.name}  [dim]{p.id} · {p.language}[/]", id=p.id) for p in library.personas]
+            [Option(f"{p.name}\n[dim]{p.id} · {p.language}[/]", id=p.id) for p in library.personas]
         )
         ids = [p.id for p in library.personas]
         if self.persona_id in ids:
