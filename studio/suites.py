@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 FILTERS = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
 GROUPS = ("persona", "style", "model", "topic")
-DERIVED = ("cross_persona_similarity",)
+DERIVED = ("cross_persona_similarity", "cross_persona_overlap")
 _NUMBER = r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _GATE = re.compile(
     rf"^\s*([a-z_][a-z0-9_]*)\s*(<=|>=|==|<|>)\s*"
@@ -309,12 +309,18 @@ def load_suite(path: Path) -> Suite:
 
 def metric_value(metrics: dict[str, Any], name: str) -> float | None:
     """A gate's metric in one group's metrics (see the module docstring)."""
-    if name == "cross_persona_similarity":
+    if name in DERIVED:
         matrix = (metrics.get("cross_group_similarity") or {}).get("matrix") or []
-        off = [
-            v for i, row in enumerate(matrix) for j, v in enumerate(row) if i != j and v is not None
-        ]
-        return max(off) if off else None
+        cells = [(i == j, v) for i, row in enumerate(matrix) for j, v in enumerate(row)]
+        off = [v for same, v in cells if not same and v is not None]
+        if name == "cross_persona_similarity":
+            return max(off) if off else None
+        diagonal = [v for same, v in cells if same and v is not None]
+        if not off or not diagonal or not sum(diagonal):
+            return None
+        # How alike two personas' texts are, relative to two texts of the same persona:
+        # near 1 when an audience instruction changes nothing.
+        return (sum(off) / len(off)) / (sum(diagonal) / len(diagonal))
     if name in FILTERS:
         n = metrics.get("n_texts") or 0
         kept = (metrics.get("filters_kept") or {}).get(name)

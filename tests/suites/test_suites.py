@@ -55,12 +55,13 @@ def test_metric_value_reads_set_text_filter_and_derived_metrics() -> None:
         "distinct_2": 0.5,
         "text_means": {"dup_line_frac": 0.25},
         "filters_kept": {"fineweb": 3},
-        "cross_group_similarity": {"matrix": [[0.3, 0.1], [0.2, None]]},
+        "cross_group_similarity": {"matrix": [[0.3, 0.1], [0.2, 0.5]]},
     }
     assert metric_value(metrics, "distinct_2") == 0.5
     assert metric_value(metrics, "dup_line_frac") == 0.25
     assert metric_value(metrics, "fineweb") == 0.75
     assert metric_value(metrics, "cross_persona_similarity") == 0.2
+    assert metric_value(metrics, "cross_persona_overlap") == pytest.approx(0.15 / 0.4)
     assert metric_value(metrics, "self_bleu") is None
 
 
