@@ -92,18 +92,21 @@ def test_unknown_tree_is_an_error(run_cli: CliRunner) -> None:
 
 def test_prompt_renders_messages(run_cli: CliRunner) -> None:
     lib = ("--library", str(SHIPPED_LIBRARY))
-    topics = json.loads(run_cli(*lib, "topics", "list", "--tree", "physics", "--leaves",
-                                "--json").stdout)  # fmt: skip
+    topics = json.loads(
+        run_cli(*lib, "topics", "list", "--tree", "physics", "--leaves", "--json").stdout
+    )
     path = topics[0]["path"]
-    result = run_cli(*lib, "prompt", "--persona", "young-children", "--topic", path,
-                     "--style", "story", "--json")  # fmt: skip
+    result = run_cli(
+        *lib, "prompt", "--persona", "young-children", "--topic", path, "--style", "story", "--json"
+    )
     assert result.returncode == 0, result.stderr
     rendered = json.loads(result.stdout)
     assert rendered["messages"][-1]["role"] == "user"
     assert topics[0]["title"] in rendered["messages"][-1]["content"]
     assert len(rendered["hash"]) == 64
-    human = run_cli(*lib, "prompt", "--persona", "young-children", "--topic", path,
-                    "--style", "story")  # fmt: skip
+    human = run_cli(
+        *lib, "prompt", "--persona", "young-children", "--topic", path, "--style", "story"
+    )
     assert "user" in human.stdout and rendered["hash"] in human.stderr
     bad = run_cli(*lib, "prompt", "--persona", "kids", "--topic", path, "--style", "story")
     assert bad.returncode == 1 and "unknown persona 'kids'" in bad.stderr

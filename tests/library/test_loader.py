@@ -71,8 +71,9 @@ def test_error_lines_point_at_the_file(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text("id: Bad Id\nname: x\n", encoding="utf-8")
     lib = load_library(tmp_path)
     rendered = [str(e) for e in lib.errors]
-    assert f"{tmp_path / 'p.yaml'}:1: id: must be lower case letters, digits, '-' or '_' " in (
-        rendered[0][: rendered[0].index("(")]
+    assert (
+        f"{tmp_path / 'p.yaml'}:1: id: must be lower case letters, digits, '-' or '_' "
+        in (rendered[0][: rendered[0].index("(")])
     )
     assert all(line.startswith(f"{tmp_path / 'p.yaml'}:") for line in rendered)
 

@@ -69,9 +69,17 @@ def test_save_persona_keeps_comments_and_key_order(tmp_path: Path) -> None:
     assert "  End with a question.\n" in text
     keys = [line.split(":")[0] for line in text.splitlines() if line and line[0].isalpha()]
     assert keys == [
-        "id", "name", "language", "audience", "reading_level", "tone", "instructions", "do",
-        "dont", "description",
-    ]  # fmt: skip
+        "id",
+        "name",
+        "language",
+        "audience",
+        "reading_level",
+        "tone",
+        "instructions",
+        "do",
+        "dont",
+        "description",
+    ]
     assert load_one(path, "persona") == edited
 
 

@@ -335,9 +335,12 @@ def test_parquet_and_gzip_outputs_are_deterministic(tmp_path: Path) -> None:
 
 
 def test_cli_export(
-    run_cli: CliRunner, tmp_path: Path, stored_run: tuple[Path, str, list[str]],
-    web_jsonl: Path, bench_jsonl: Path,
-) -> None:  # fmt: skip
+    run_cli: CliRunner,
+    tmp_path: Path,
+    stored_run: tuple[Path, str, list[str]],
+    web_jsonl: Path,
+    bench_jsonl: Path,
+) -> None:
     db, run_id, _ = stored_run
     recipe = mixed_recipe(tmp_path, run_id[:15])
     result = run_cli("--db", str(db), "export", str(recipe), "--out", str(tmp_path / "cli"))

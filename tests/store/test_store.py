@@ -18,7 +18,9 @@ from studio.store import (
     resolve_db_path,
 )
 
-PROMPT = Prompt((Message("user", "Write about forces."),), "college", "physics/forces", "story", "en")
+PROMPT = Prompt(
+    (Message("user", "Write about forces."),), "college", "physics/forces", "story", "en"
+)
 
 
 def _generation(store: Store, run_id: str, job: str, **changes: object) -> Generation:
@@ -48,8 +50,15 @@ def test_new_database_is_wal_with_schema_and_tables(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"runs", "prompts", "generations", "text_metrics", "run_metrics", "mixtures",
-            "generations_fts"} <= tables  # fmt: skip
+    assert {
+        "runs",
+        "prompts",
+        "generations",
+        "text_metrics",
+        "run_metrics",
+        "mixtures",
+        "generations_fts",
+    } <= tables
     indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert {"runs_created_at", "generations_run_status"} <= indexes
 
@@ -77,8 +86,16 @@ def test_counters_follow_replaced_generations(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db") as store:
         run = store.create_run({}, n_jobs=2)
         store.record_generation(
-            _generation(store, run.id, "j1", status="error", text=None, error_class="RateLimit",
-                        prompt_tokens=None, completion_tokens=None)  # fmt: skip
+            _generation(
+                store,
+                run.id,
+                "j1",
+                status="error",
+                text=None,
+                error_class="RateLimit",
+                prompt_tokens=None,
+                completion_tokens=None,
+            )
         )
         assert (store.get_run(run.id).n_error, store.get_run(run.id).n_ok) == (1, 0)
         store.record_generation(_generation(store, run.id, "j1", cost_usd=0.002, attempts=2))
@@ -88,7 +105,7 @@ def test_counters_follow_replaced_generations(tmp_path: Path) -> None:
         assert summary.prompt_tokens == 20 and summary.completion_tokens == 16
         assert summary.cost_usd == pytest.approx(0.002)
         assert store.done_job_ids(run.id) == {"j1", "j2"}
-        [first, second] = store.generations(run.id)
+        first, _ = store.generations(run.id)
         assert first.id == "j1" and first.attempts == 2 and first.params == {"temperature": 0.7}
 
 
