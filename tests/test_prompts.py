@@ -65,9 +65,7 @@ def _style(tmp_path: Path, prompt: str) -> Path:
     return path
 
 
-def test_template_reaching_for_python_internals_fails_clearly(
-    tmp_path: Path, lib: Library
-) -> None:
+def test_template_reaching_for_python_internals_fails_clearly(tmp_path: Path, lib: Library) -> None:
     path = _style(tmp_path, "  Line one.\n  {{ persona.__class__.__mro__ }}\n")
     style = load_one(path, "style")
     with pytest.raises(PromptError) as info:
