@@ -12,6 +12,7 @@ comparison screens all need, so every face shows the same numbers:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -81,11 +82,11 @@ class RunScores:
         }
 
 
-def filter_kept(scores: list[TextScore]) -> dict[str, int]:
-    """How many texts each filter keeps."""
+def filter_kept(filters: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """How many texts each filter keeps, from each text's ``filters`` decisions."""
     kept: dict[str, int] = {}
-    for score in scores:
-        for name, decision in score.filters.items():
+    for decisions in filters:
+        for name, decision in decisions.items():
             kept[name] = kept.get(name, 0) + int(bool(decision["keep"]))
     return kept
 
@@ -116,7 +117,7 @@ def summarise(
     texts = [g.text or "" for g in gens]
     signatures = MinHasher().signatures(texts)
     overall = set_summary(texts, signatures=signatures, seed=seed)
-    overall["filters_kept"] = filter_kept(scores)
+    overall["filters_kept"] = filter_kept(s.filters for s in scores)
     overall["text_means"] = mean_text_metrics(scores)
     labels, matrix = cross_group_similarity(
         signatures, [g.persona_id or "" for g in gens], same_key=[g.topic_path or "" for g in gens]
@@ -136,7 +137,7 @@ def summarise(
         for key in sorted(set(keys)):
             idx = [i for i, k in enumerate(keys) if k == key]
             sub = set_summary([texts[i] for i in idx], signatures=signatures[idx], seed=seed)
-            sub["filters_kept"] = filter_kept([scores[i] for i in idx])
+            sub["filters_kept"] = filter_kept(scores[i].filters for i in idx)
             sub["text_means"] = mean_text_metrics([scores[i] for i in idx])
             rows.append((group_by, key, len(idx), sub))
     return rows

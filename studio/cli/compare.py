@@ -36,9 +36,9 @@ def _per_text(store: Store, run_id: str) -> tuple[str, list[dict[str, Any]]]:
     if not texts:
         fail(f"run {run.id} has no generated text to compare")
     click.echo(f"run {run.id} has no stored scores; scoring it now (not saved)", err=True)
-    from studio.cli.score import _build_scorer
+    from studio.scoring import build_scorer
 
-    return run.id, [s.metrics for s in _build_scorer().score_batch(texts)]
+    return run.id, [s.metrics for s in build_scorer().score_batch(texts)]
 
 
 def _set_metrics(store: Store, run_id: str) -> dict[str, Any]:

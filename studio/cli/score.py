@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from studio.metrics.scorer import TextScorer
 
 EXIT_SKIPPED = 3
-METRICS_VERSION = "studio-metrics-1"
 DEFAULT_MAX_CHARS = 1_000_000
 BATCH = 256
 # C0 controls other than tab, newline and carriage return, DEL, and the C1 block
@@ -95,12 +94,9 @@ def read_jsonl(
 
 
 def _build_scorer() -> TextScorer:
-    from studio import tokens
-    from studio.metrics.scorer import TextScorer
+    from studio.scoring import build_scorer
 
-    return TextScorer(
-        token_counter=tokens.count_tokens, batch_token_counter=tokens.count_tokens_batch
-    )
+    return build_scorer()
 
 
 def _summary_text(summary: dict[str, Any]) -> str:
@@ -116,14 +112,6 @@ def _summary_text(summary: dict[str, Any]) -> str:
         pairs = sampling["n_pairs"]
         parts.append(f"(homogenization_rougel: {pairs} sampled pairs, CI {lo:.4f}..{hi:.4f})")
     return "summary: " + " ".join(parts)
-
-
-def _filter_counts(filters: list[dict[str, Any]]) -> dict[str, int]:
-    kept: dict[str, int] = {}
-    for f in filters:
-        for name, decision in f.items():
-            kept[name] = kept.get(name, 0) + int(bool(decision["keep"]))
-    return kept
 
 
 @click.command()
@@ -198,6 +186,7 @@ def _score_file(
     as_json: bool,
 ) -> int:
     from studio.metrics.summary import set_summary
+    from studio.scoring import filter_kept
 
     scorer = _build_scorer()
     out: IO[str]
@@ -230,7 +219,7 @@ def _score_file(
         if batch:
             flush()
         summary = set_summary(texts)
-        summary["filters_kept"] = _filter_counts(filters)
+        summary["filters_kept"] = filter_kept(filters)
         summary["skipped_lines"] = skipped
         if as_json:
             out.flush()
@@ -244,81 +233,24 @@ def _score_file(
 
 
 # --- stored runs -------------------------------------------------------------------------------
-GROUP_FIELDS = ("persona_id", "style_id", "model", "topic_path")
-
-
-def topic_subtree(path: str | None) -> str:
-    """The top-level node of a topic path (the subtree a lesson belongs to)."""
-    if not path:
-        return ""
-    for sep in ("/", ">", "."):
-        if sep in path:
-            return path.split(sep, 1)[0].strip()
-    return path
 
 
 def _score_run(ctx: StudioContext, run_id: str, language: str | None, as_json: bool) -> None:
-    from studio.metrics.minhash import MinHasher
-    from studio.metrics.summary import cross_group_similarity, set_summary
+    from studio.scoring import NothingToScoreError, score_run
     from studio.store import RunNotFoundError
 
-    scorer = _build_scorer()
     with ctx.store() as store:
         try:
-            run = store.get_run(run_id)
-        except RunNotFoundError as exc:
+            scores = score_run(store, run_id, language=language, scorer=_build_scorer())
+        except (RunNotFoundError, NothingToScoreError) as exc:
             fail(str(exc))
-        gens = [g for g in store.generations(run.id, status="ok") if g.text and g.text.strip()]
-        if not gens:
-            fail(f"run {run.id} has no generated text to score")
-        texts = [g.text or "" for g in gens]
-        scores = scorer.score_batch(texts, language)
-        store.save_text_metrics(
-            ((run.id, g.id, s.metrics, dict(s.filters)) for g, s in zip(gens, scores, strict=True)),
-            METRICS_VERSION,
-        )
-        hasher = MinHasher()
-        signatures = hasher.signatures(texts)
-        overall = set_summary(texts, signatures=signatures)
-        overall["filters_kept"] = _filter_counts([dict(s.filters) for s in scores])
-        personas = [g.persona_id or "" for g in gens]
-        labels, matrix = cross_group_similarity(
-            signatures, personas, same_key=[g.topic_path or "" for g in gens]
-        )
-        overall["cross_group_similarity"] = {
-            "group_by": "persona",
-            "same": "topic",
-            "labels": labels,
-            "matrix": [[None if v != v else round(float(v), 4) for v in row] for row in matrix],
-        }
-        rows: list[tuple[str, str, int, dict[str, Any]]] = [("all", "all", len(texts), overall)]
-        for field in GROUP_FIELDS:
-            keys = [
-                topic_subtree(g.topic_path) if field == "topic_path" else (getattr(g, field) or "")
-                for g in gens
-            ]
-            group_by = "topic" if field == "topic_path" else field.removesuffix("_id")
-            for key in sorted(set(keys)):
-                idx = [i for i, k in enumerate(keys) if k == key]
-                sub = set_summary([texts[i] for i in idx], signatures=signatures[idx])
-                rows.append((group_by, key, len(idx), sub))
-        store.save_run_metrics(run.id, rows, METRICS_VERSION)
+    overall = scores.overall
     if as_json:
-        sys.stdout.write(
-            json.dumps(
-                {
-                    "run_id": run.id,
-                    "groups": [
-                        {"group_by": g, "group_key": k, "n_texts": n, "metrics": m}
-                        for g, k, n, m in rows
-                    ],
-                },
-                ensure_ascii=False,
-            )
-            + "\n"
-        )
+        sys.stdout.write(json.dumps(scores.as_dict(), ensure_ascii=False) + "\n")
     else:
         click.echo(
-            f"scored {len(texts)} texts of run {run.id}; stored per-text and set metrics", err=True
+            f"scored {scores.n_texts} texts of run {scores.run_id}; "
+            "stored per-text and set metrics",
+            err=True,
         )
         click.echo(_summary_text(overall), err=True)

@@ -122,7 +122,7 @@ def test_score_run_stores_scores_and_compare_reports(tmp_path: Path) -> None:
         ("all", "all"),
         ("persona", "kids"),
         ("persona", "college"),
-        ("topic", "physics"),
+        ("topic", "physics/t0"),
     } <= groups
     with Store(db) as store:
         assert len(store.text_metrics(run_a)) == 24
