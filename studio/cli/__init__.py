@@ -8,7 +8,6 @@ imports litellm.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from typing import Any
 
 import click
@@ -23,10 +22,6 @@ COMMANDS: dict[str, str] = {
     "styles": "studio.cli.library:styles",
     "prompt": "studio.cli.library:prompt",
     "runs": "studio.cli.runs:runs",
-}
-
-OPTIONAL_COMMANDS: dict[str, str] = {
-    # Commands whose modules land with their features; listed only when the module exists.
     "generate": "studio.cli.generate:generate",
     "models": "studio.cli.models:models",
     "score": "studio.cli.score:score",
@@ -36,23 +31,14 @@ OPTIONAL_COMMANDS: dict[str, str] = {
 }
 
 
-def _available() -> dict[str, str]:
-    found = dict(COMMANDS)
-    for name, target in OPTIONAL_COMMANDS.items():
-        module = target.split(":", 1)[0]
-        if importlib.util.find_spec(module) is not None:
-            found[name] = target
-    return found
-
-
 class LazyGroup(click.Group):
     """A click group that imports each subcommand's module on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_available())
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = _available().get(cmd_name)
+        target = COMMANDS.get(cmd_name)
         if target is None:
             return None
         module_name, attribute = target.split(":", 1)
