@@ -63,8 +63,8 @@ class SamplePane(Vertical):
     def flush(self) -> None:
         if not self._pending:
             return
-        self.text += "".join(self._pending)
-        self._pending.clear()
+        pending, self._pending = self._pending, []
+        self.text += "".join(pending)
         scroll = self.query_one(".sample-scroll", VerticalScroll)
         at_bottom = scroll.scroll_y >= scroll.max_scroll_y - 1
         self.query_one(".sample-body", Static).update(Text(self.text))
