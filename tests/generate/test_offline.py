@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import TYPE_CHECKING
 
 from studio.generate.gateway import load_litellm
@@ -123,3 +124,86 @@ def test_through_litellm_streaming_and_n(library: Library) -> None:
         == complete(msgs, model="offline/instant", seed=6, temperature=0.9, max_tokens=120).text
     )
     assert fingerprint == "offline"
+
+
+# -- the persona's instructions drive the text (DESIGN 5.2's cross-persona matrix) -----------
+
+AUDIENCES = ("young-children", "middle-school", "high-school", "college", "researchers")
+LEAVES = (
+    "physics/mechanics/newtons-laws/friction",
+    "physics/mechanics/kinematics/projectile-motion",
+)
+
+
+def _grid(library: Library, personas: dict[str, object]) -> list[tuple[str, str, str]]:
+    """(persona, topic, text) for two topics x two styles x two samples, seed 7."""
+    from studio.library import Persona
+
+    out: list[tuple[str, str, str]] = []
+    for pid, persona in personas.items():
+        assert isinstance(persona, Persona)
+        for path in LEAVES:
+            topic = library.topic(path)
+            for style in ("textbook-academic", "story"):
+                msgs = render_prompt(persona, topic, library.style(style)).message_dicts()
+                for i in range(2):
+                    text = complete(msgs, model="offline/instant", seed=7 + i, max_tokens=300).text
+                    out.append((pid, path, text))
+    return out
+
+
+def _ratio(rows: list[tuple[str, str, str]]) -> float:
+    import numpy as np
+
+    from studio.metrics.minhash import MinHasher
+    from studio.metrics.summary import cross_group_similarity
+
+    sigs = MinHasher().signatures([t for _, _, t in rows])
+    _, m = cross_group_similarity(sigs, [p for p, _, _ in rows], same_key=[t for _, t, _ in rows])
+    off = m[~np.eye(len(m), dtype=bool)]
+    return float(np.nanmean(off) / np.nanmean(np.diag(m)))
+
+
+def test_personas_with_different_instructions_write_differently(library: Library) -> None:
+    rows = _grid(library, {p: library.persona(p) for p in AUDIENCES})
+    assert _ratio(rows) <= 0.6
+
+
+def test_personas_with_the_same_instructions_converge(library: Library) -> None:
+    college = library.persona("college")
+    damaged = {
+        p: dataclasses.replace(
+            library.persona(p), instructions=college.instructions, do=college.do, dont=college.dont
+        )
+        for p in AUDIENCES
+    }
+    assert _ratio(_grid(library, damaged)) >= 0.85
+
+
+def test_forbidden_openings_are_never_used(library: Library) -> None:
+    for style in ("story", "textbook-academic"):
+        msgs = messages(library, persona="young-children", style=style)
+        for seed in range(30):
+            text = complete(msgs, seed=seed, temperature=1.3, max_tokens=40).text
+            assert not text.lower().startswith(("once upon", "one sunny day", "did you know"))
+            assert "offline" not in text.lower()
+
+
+def test_texts_pass_the_quality_filters_and_vary(library: Library) -> None:
+    from studio.metrics.diversity import opening_diversity
+    from studio.scoring import build_scorer
+
+    rows = _grid(library, {p: library.persona(p) for p in AUDIENCES})
+    texts = [t for _, _, t in rows]
+    scores = build_scorer().score_batch(texts, None)
+    kept = sum(all(d["keep"] for d in s.filters.values()) for s in scores)
+    assert kept >= 0.85 * len(texts)
+    assert opening_diversity(texts) >= 0.6
+    zh = [
+        complete(messages(library, persona=p, style=s), seed=k, max_tokens=400).text
+        for p in ("zh-primary-school", "zh-university")
+        for s in ("story", "textbook-academic")
+        for k in range(3)
+    ]
+    zh_scores = build_scorer().score_batch(zh, None)
+    assert sum(all(d["keep"] for d in s.filters.values()) for s in zh_scores) >= 0.9 * len(zh)
