@@ -49,9 +49,7 @@ async def test_f1_opens_help_for_the_screen_and_escape_closes_it(
         assert app.screen.__class__.__name__ == "LibraryScreen"
 
 
-async def test_keys_remap_by_binding_id(
-    tmp_path: Path, library_copy: Path
-) -> None:
+async def test_keys_remap_by_binding_id(tmp_path: Path, library_copy: Path) -> None:
     keymap = tmp_path / "keymap.toml"
     keymap.write_text('[keys]\n"app.library" = "f6"\n', encoding="utf-8")
     app = StudioApp(db_path=tmp_path / "studio.db", library_dir=library_copy, keymap_path=keymap)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.widgets import Input, Static, TabbedContent, TextArea
 
@@ -12,6 +13,9 @@ from studio.tui.widgets.persona_editor import PersonaEditor
 from studio.tui.widgets.style_editor import StyleEditor
 from studio.tui.widgets.topic_editor import TopicEditor, TopicTreeView
 from tests.tui.conftest import settle
+
+if TYPE_CHECKING:
+    import pytest
 
 SIZE = (120, 40)
 
@@ -233,3 +237,48 @@ async def test_style_editor_renders_the_prompt_live(tmp_path: Path, library_copy
         assert "nope" in str(errors.render())
         assert preview.has_class("-stale")
         assert editor.prompt is None
+
+
+def test_suggestions_are_read_from_bullets_or_short_sentences() -> None:
+    from studio.tui.suggestions import parse_suggestions
+
+    assert parse_suggestions("Here you go:\n- Ohm's Law\n2) Circuits.\n* ohm's law\n") == [
+        "Ohm's Law",
+        "Circuits",
+    ]
+    assert parse_suggestions("Energy. A much longer sentence that is no title at all here.") == [
+        "Energy"
+    ]
+
+
+async def test_suggest_subtopics_with_the_offline_model_adds_the_ticked_ones(
+    tmp_path: Path, library_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from studio.tui.screens.dialogs import PickManyScreen
+
+    monkeypatch.setenv("STUDIO_OFFLINE_PACE_MS", "0")
+    app = library_app(tmp_path, library_copy)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.screen.query_one("#lib-tabs", TabbedContent).active = "topics"
+        await pilot.pause()
+        editor = app.screen.query_one(TopicEditor)
+        app.screen.query_one(TopicTreeView).focus()
+        editor._select("physics")
+        await pilot.pause()
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, TextPromptScreen)
+        assert app.screen.query_one(Input).value == "offline/default"
+        await pilot.press("enter")
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, PickManyScreen):
+                break
+        assert isinstance(app.screen, PickManyScreen)
+        offered = app.screen.options
+        assert offered
+        await pilot.press("space", "enter")  # tick the first, keep it
+        await pilot.pause()
+        assert editor.dirty
+        assert offered[0] in [node.title for node in editor.trees["physics"].roots]

@@ -8,7 +8,7 @@ from textual import on
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList
+from textual.widgets import Button, Input, Label, OptionList, SelectionList
 from textual.widgets.option_list import Option
 
 if TYPE_CHECKING:
@@ -90,3 +90,33 @@ class PickScreen(ModalScreen[str | None]):
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+
+
+class PickManyScreen(ModalScreen[list[str] | None]):
+    """Tick any of a list (space), enter or the button keeps them; escape gives None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Cancel", id="dialog.cancel"),
+        Binding("enter", "keep", "Keep ticked", id="dialog.keep", priority=True),
+    ]
+
+    def __init__(self, title: str, options: list[str]) -> None:
+        super().__init__(classes="dialog")
+        self.title_text = title
+        self.options = options
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Label(self.title_text, classes="dialog-question")
+            yield SelectionList[str](*[(option, option) for option in self.options])
+            yield Label("space ticks · enter keeps the ticked ones · escape cancels",
+                        classes="dialog-hint")  # fmt: skip
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Keep ticked", id="answer-keep", variant="primary")
+
+    def action_keep(self) -> None:
+        self.dismiss(list(self.query_one(SelectionList).selected))
+
+    @on(Button.Pressed, "#answer-keep")
+    def _keep(self) -> None:
+        self.action_keep()

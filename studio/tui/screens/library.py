@@ -28,7 +28,8 @@ class LibraryScreen(Screen[None]):
         "**Personas**: pick one on the left (enter), edit it in the **Form** or as raw "
         "**YAML**; problems show under each field and under the YAML with their line. "
         "**Topics**: every topic tree; on a node, **a** adds a child, **r** renames, **m** moves, "
-        "**d** deletes, **e** edits the description. **Styles**: edit a template and watch the "
+        "**d** deletes, **e** edits the description, **g** asks a model for subtopics and "
+        "adds the ones you tick. **Styles**: edit a template and watch the "
         "rendered prompt for the persona and topic picked on the right.\n\n"
         "**ctrl+s** saves (the file is validated first; nothing invalid is written). Leaving an "
         "editor with unsaved changes asks first. **ctrl+n** starts a new persona."
@@ -142,7 +143,8 @@ class LibraryScreen(Screen[None]):
                               ("rename", "Rename the highlighted node"),
                               ("move", "Move the highlighted node under another"),
                               ("delete", "Delete the highlighted node and its children"),
-                              ("describe", "Edit the highlighted node's description")):  # fmt: skip
+                              ("describe", "Edit the highlighted node's description"),
+                              ("suggest", "Ask a model for subtopics; keep those ticked")):  # fmt: skip
             yield SystemCommand(f"topic: {action}", about, self._topic(action))
         yield SystemCommand("style: edit", "Show the style template editor", self._tab("styles"))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
@@ -35,6 +35,7 @@ class TopicTreeView(Tree[str]):
         Binding("m", "topic('move')", "Move", id="topic.move"),
         Binding("d", "topic('delete')", "Delete", id="topic.delete"),
         Binding("e", "topic('describe')", "Describe", show=False, id="topic.describe"),
+        Binding("g", "topic('suggest')", "Suggest", id="topic.suggest"),
         Binding("j", "cursor_down", "Down", show=False, id="topic.down"),
         Binding("k", "cursor_up", "Up", show=False, id="topic.up"),
     ]
@@ -53,6 +54,7 @@ class TopicEditor(Horizontal):
         self.documents: dict[str, TopicTreeDocument] = {}
         self.changed: set[str] = set()
         self.trees: dict[str, TopicTree] = {}
+        self.last_model = "offline/default"
 
     @property
     def studio(self) -> StudioApp:
@@ -61,7 +63,7 @@ class TopicEditor(Horizontal):
     def compose(self) -> ComposeResult:
         with Vertical(classes="lib-main"):
             yield Static(
-                "a add child · r rename · m move · d delete · e describe · ctrl+s save",
+                "a add · r rename · m move · d delete · e describe · g suggest · ctrl+s save",
                 id="topic-hint",
                 classes="file-title",
             )
@@ -209,7 +211,9 @@ class TopicEditor(Horizontal):
             return
         tree_id = path.split("/", 1)[0]
         is_root = "/" not in path
-        if action == "add":
+        if action == "suggest":
+            self.ask_for_suggestions(tree_id, None if is_root else path)
+        elif action == "add":
             where = "the top level" if is_root else path
 
             def add(title: str | None) -> None:
@@ -263,6 +267,44 @@ class TopicEditor(Horizontal):
                     self.edit(tree_id, lambda doc: doc.move(path, new_parent))
 
             self.app.push_screen(PickScreen(f"Move {path} under…", targets), move)
+
+    # -- suggestions ---------------------------------------------------------------------------
+
+    def ask_for_suggestions(self, tree_id: str, path: str | None) -> None:
+        from studio.tui.screens.dialogs import TextPromptScreen
+
+        def chosen(model: str | None) -> None:
+            if model:
+                self.last_model = model
+                self.notify(f"Asking {model}…", title="topic: suggest")
+                self.suggest(model, tree_id, path)
+
+        where = path or tree_id
+        self.app.push_screen(
+            TextPromptScreen(f"Suggest subtopics under {where}: which model?", self.last_model),
+            chosen,
+        )
+
+    @work(exclusive=True, group="topic-suggest", exit_on_error=False)
+    async def suggest(self, model: str, tree_id: str, path: str | None) -> None:
+        from studio.tui.screens.dialogs import PickManyScreen
+        from studio.tui.suggestions import suggest_subtopics
+
+        tree = self.trees[tree_id]
+        topic = tree.find(path) if path else None
+        try:
+            titles = await suggest_subtopics(model, tree, topic)
+        except Exception as exc:  # the model's failure is the user's news, not a crash
+            self.notify(f"{type(exc).__name__}: {exc}", title="topic: suggest", severity="error")
+            return
+        if not titles:
+            self.notify("The model proposed nothing usable.", title="topic: suggest")
+            return
+        kept = await self.app.push_screen_wait(
+            PickManyScreen(f"Subtopics {model} proposes under {path or tree_id}", titles)
+        )
+        for title in kept or []:
+            self.edit(tree_id, lambda doc, title=title: doc.add(path, title))
 
     # -- saving --------------------------------------------------------------------------------
 
