@@ -196,3 +196,32 @@ def test_studio_eval_unknown_model_fails_before_any_run(run_cli: CliRunner, tmp_
     assert len(result.stderr.strip().splitlines()) == 1 and "nosuchprovider" in result.stderr
     listed = run_cli("--db", str(db), "runs", "list", "--json")
     assert json.loads(listed.stdout) == []
+
+
+def test_regression_suite_catches_audiences_that_converge(
+    run_cli: CliRunner, tmp_path: Path, library_copy: Path
+) -> None:
+    """Give every English persona college's instructions: the regression suite must fail."""
+    import dataclasses
+
+    from studio.library import load_library, save_persona
+
+    lib = load_library(library_copy)
+    college = lib.persona("college")
+    for persona in lib.personas:
+        if persona.language == "en" and persona.id != "college":
+            save_persona(
+                dataclasses.replace(
+                    persona, instructions=college.instructions, do=college.do, dont=college.dont
+                )
+            )
+    suite = Path(__file__).resolve().parents[2] / "evals" / "regression.yaml"
+    env = {"STUDIO_OFFLINE_PACE_MS": "0"}
+    db = ("--db", str(tmp_path / "r.db"))
+    healthy = run_cli("--library", str(SHIPPED), *db, "eval", str(suite), env=env)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    damaged = run_cli("--library", str(library_copy), *db, "eval", str(suite), env=env)
+    assert damaged.returncode == 1
+    assert "FAILED regression: cross_persona_overlap <= 0.8: cross_persona_overlap = " in (
+        damaged.stderr
+    )
