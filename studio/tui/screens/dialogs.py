@@ -33,8 +33,10 @@ class ConfirmScreen(ModalScreen[str]):
             yield Label(self.question, classes="dialog-question")
             with Horizontal(classes="dialog-buttons"):
                 for index, (answer, label) in enumerate(self.choices):
-                    variant = "primary" if index == 0 else "default"
-                    yield Button(label, id=f"answer-{answer}", variant=variant)
+                    if index == 0:
+                        yield Button(label, id=f"answer-{answer}", variant="primary")
+                    else:
+                        yield Button(label, id=f"answer-{answer}")
 
     def on_mount(self) -> None:
         self.query(Button).first().focus()

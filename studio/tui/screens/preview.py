@@ -100,14 +100,14 @@ class PreviewScreen(Screen[None]):
         Binding("alt+enter", "run", "Run", show=False, id="preview.run_alt"),
         Binding("escape", "cancel", "Cancel", id="preview.cancel"),
         Binding("ctrl+o", "toggle_view", "Prompt/samples", id="preview.toggle"),
-        Binding("alt+p", "focus('#pv-personas')", "Personas", show=False, id="preview.personas"),
-        Binding("alt+t", "focus('#pv-topic')", "Topic", show=False, id="preview.topic"),
-        Binding("alt+s", "focus('#pv-style')", "Style", show=False, id="preview.style"),
-        Binding("alt+m", "focus('#pv-models')", "Models", show=False, id="preview.models"),
-        Binding("alt+n", "focus('#pv-n')", "Samples", show=False, id="preview.samples"),
+        Binding("alt+p", "jump('#pv-personas')", "Personas", show=False, id="preview.personas"),
+        Binding("alt+t", "jump('#pv-topic')", "Topic", show=False, id="preview.topic"),
+        Binding("alt+s", "jump('#pv-style')", "Style", show=False, id="preview.style"),
+        Binding("alt+m", "jump('#pv-models')", "Models", show=False, id="preview.models"),
+        Binding("alt+n", "jump('#pv-n')", "Samples", show=False, id="preview.samples"),
     ]
 
-    def action_focus(self, selector: str) -> None:
+    def action_jump(self, selector: str) -> None:
         self.query_one(selector).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -505,4 +505,4 @@ class PreviewScreen(Screen[None]):
             )
 
     def _focus(self, selector: str) -> Callable[[], None]:
-        return lambda: self.action_focus(selector)
+        return lambda: self.action_jump(selector)
