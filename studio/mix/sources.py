@@ -52,7 +52,7 @@ class SourceReport:
 def stored_documents(
     store: Store, source: Source, source_index: int, report: SourceReport
 ) -> Iterator[Document]:
-    """Successful generations matching the source's filters, in run then record order."""
+    """Successful generations matching the source's filters, in job-id order."""
     sql = (
         "SELECT g.id, g.run_id, g.persona_id, g.topic_path, g.style_id, g.model, g.text,"
         " m.metrics, m.filters FROM generations g"
@@ -78,7 +78,9 @@ def stored_documents(
             )
             params += [topic.rstrip("/"), escaped + "/%"]
         sql += " AND (" + " OR ".join(clauses) + ")"
-    sql += " ORDER BY g.run_id, g.seq"
+    # By job id (a content hash): the order, and so the seeded sample, does not depend on the
+    # order in which generations happened to finish or on run ids.
+    sql += " ORDER BY g.id, g.run_id"
     rows = store.conn.execute(sql, params)
     for position, (
         gen_id,
