@@ -21,14 +21,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from studio.metrics.filters import KEEP, FilterResult, drop
 from studio.metrics.script import split_cjk_chunk
 from studio.metrics.words import EnglishWordSplitter, count_sentences, count_sentences_in_tokens
-
-if TYPE_CHECKING:
-    from studio.metrics.view import TextView
 
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")
@@ -52,18 +48,30 @@ class C4Gates:
     max_word_length: int = 1000
 
 
-def c4_filter(view: TextView, splitter: EnglishWordSplitter, gates: C4Gates) -> FilterResult:
+def c4_filter(
+    text: str,
+    lines: list[str],
+    cjk: bool,
+    splitter: EnglishWordSplitter,
+    gates: C4Gates,
+) -> FilterResult:
     """Keep or drop the text, with datatrove's reasons (``lorem_ipsum``, ``curly_bracket``,
-    ``too_few_sentences``)."""
-    cjk = view.cjk
+    ``too_few_sentences``). ``lines`` is ``text.splitlines()``."""
     end_punct = CJK_END_PUNCTUATION if cjk else END_PUNCTUATION
     sentences = 0
-    for raw in view.physical_lines:
+    may_drop: bool | None = None
+    for raw in lines:
+        if sentences >= gates.min_num_sentences:
+            if may_drop is None:
+                may_drop = _may_drop_whole(text)
+            if not may_drop:
+                return KEEP  # enough sentences, and no later line can hold "lorem ipsum" or "{"
         line = raw.strip()
         words = line.split()
         if len(line) > gates.max_word_length and any(len(w) > gates.max_word_length for w in words):
             continue
-        line = CITATION.sub("", line)
+        if "[" in line:
+            line = CITATION.sub("", line)
         if not line.endswith(end_punct) or line.endswith("..."):
             continue
         units = _units(words, splitter) if cjk else None
@@ -87,6 +95,20 @@ def c4_filter(view: TextView, splitter: EnglishWordSplitter, gates: C4Gates) -> 
     if sentences < gates.min_num_sentences:
         return drop("too_few_sentences")
     return KEEP
+
+
+def _may_drop_whole(text: str) -> bool:
+    """Whether some line could still drop the whole text (for "lorem ipsum" or "{").
+
+    A citation never spans a line, so removing citations from the whole text removes the same
+    ones as line by line; lower-casing maps character by character. Every line, cleaned and
+    lower-cased, is therefore part of the whole text cleaned and lower-cased.
+    """
+    if "{" in text:
+        return True
+    if "[" in text:
+        text = CITATION.sub("", text)
+    return "lorem ipsum" in text.lower()
 
 
 def _units(words: list[str], splitter: EnglishWordSplitter) -> list[str]:

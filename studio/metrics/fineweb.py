@@ -29,8 +29,6 @@ from studio.metrics.punctuation import TERMINAL_PUNCTUATION
 if TYPE_CHECKING:
     from studio.metrics.view import TextView
 
-_STOP_CHARS = tuple(TERMINAL_PUNCTUATION)
-
 
 @dataclass(frozen=True, slots=True)
 class FineWebGates:
@@ -46,7 +44,13 @@ class FineWebGates:
 
 def fineweb_metrics(view: TextView, gates: FineWebGates) -> dict[str, float]:
     """FineWeb's four ratios (0.0 when the text has no non-blank line or no word)."""
-    lines = view.nonblank_lines
+    return fineweb_values(view.text, view.nonblank_lines, len(view.words), view.cjk, gates)
+
+
+def fineweb_values(
+    text: str, lines: list[str], n_words: int, cjk: bool, gates: FineWebGates
+) -> dict[str, float]:
+    """FineWeb's four ratios from the text, its non-blank lines and its word-token count."""
     if not lines:
         return {
             "line_punct_ratio": 0.0,
@@ -54,21 +58,22 @@ def fineweb_metrics(view: TextView, gates: FineWebGates) -> dict[str, float]:
             "char_dup_ratio": 0.0,
             "list_ratio": 0.0,
         }
-    short = gates.short_line_length_cjk if view.cjk else gates.short_line_length
+    short = gates.short_line_length_cjk if cjk else gates.short_line_length
     n = len(lines)
-    text = view.text
-    n_words = len(view.words)
+    n_newlines = text.count("\n")
+    # a non-blank line is never empty, and every terminal mark is one character
+    ended = sum(1 for s in lines if s[-1] in TERMINAL_PUNCTUATION)
     return {
-        "line_punct_ratio": sum(1 for s in lines if s.endswith(_STOP_CHARS)) / n,
+        "line_punct_ratio": ended / n,
         "short_line_ratio": sum(1 for s in lines if len(s) <= short) / n,
-        "char_dup_ratio": find_duplicates(lines)[1] / (len(text) - text.count("\n")),
-        "list_ratio": text.count("\n") / n_words if n_words else 0.0,
+        "char_dup_ratio": find_duplicates(lines)[1] / (len(text) - n_newlines),
+        "list_ratio": n_newlines / n_words if n_words else 0.0,
     }
 
 
-def fineweb_filter(view: TextView, metrics: dict[str, float], gates: FineWebGates) -> FilterResult:
-    """datatrove's decision order and reason strings."""
-    if not view.nonblank_lines:
+def fineweb_filter(has_lines: bool, metrics: dict[str, float], gates: FineWebGates) -> FilterResult:
+    """datatrove's decision order and reason strings (``has_lines``: any non-blank line)."""
+    if not has_lines:
         return drop("empty")
     if metrics["line_punct_ratio"] < gates.line_punct_thr:
         return drop("line_punct_ratio")

@@ -79,8 +79,7 @@ class WordFacts:
 
 def quality_metrics(view: TextView, facts: WordFacts) -> dict[str, float]:
     """All Gopher quality values for one text (ratios are 0.0 when their denominator is 0)."""
-    text, words, lengths = view.text, view.words, view.word_lengths
-    n_tokens = len(words)
+    words, lengths = view.words, view.word_lengths
     flags = facts.facts(words)
     n_non_symbol = 0
     non_symbol_chars = 0
@@ -91,11 +90,39 @@ def quality_metrics(view: TextView, facts: WordFacts) -> dict[str, float]:
             non_symbol_chars += length
         if alpha:
             n_alpha += 1
-    lines = view.physical_lines
-    n_lines = len(lines)
-    bullets = sum(1 for s in lines if s.lstrip().startswith(("•", "-")))
-    ellipsis_lines = sum(1 for s in lines if s.rstrip().endswith(("...", "…")))
     stops = stop_words_for(view.language)
+    return quality_values(
+        view.text,
+        view.physical_lines,
+        n_tokens=len(words),
+        n_non_symbol=n_non_symbol,
+        non_symbol_chars=non_symbol_chars,
+        n_alpha=n_alpha,
+        stop_words_distinct=len(stops.intersection(words)),
+    )
+
+
+def quality_values(
+    text: str,
+    physical_lines: list[str],
+    *,
+    n_tokens: int,
+    n_non_symbol: int,
+    non_symbol_chars: int,
+    n_alpha: int,
+    stop_words_distinct: int,
+) -> dict[str, float]:
+    """The Gopher quality values from the text, its ``splitlines()`` and its word counts."""
+    n_lines = len(physical_lines)
+    bullets = ellipsis_lines = 0
+    if n_lines:
+        for s in physical_lines:
+            if s.lstrip().startswith(("•", "-")):
+                bullets += 1
+        if "..." in text or "…" in text:
+            for s in physical_lines:
+                if s.rstrip().endswith(("...", "…")):
+                    ellipsis_lines += 1
     return {
         "n_words": n_non_symbol,
         "mean_word_length": non_symbol_chars / n_non_symbol if n_non_symbol else 0.0,
@@ -106,12 +133,12 @@ def quality_metrics(view: TextView, facts: WordFacts) -> dict[str, float]:
         "bullet_line_frac": bullets / n_lines if n_lines else 0.0,
         "ellipsis_line_frac": ellipsis_lines / n_lines if n_lines else 0.0,
         "alpha_word_frac": n_alpha / n_tokens if n_tokens else 0.0,
-        "stop_words_distinct": len(stops.intersection(words)),
+        "stop_words_distinct": stop_words_distinct,
     }
 
 
 def gopher_quality_filter(
-    view: TextView, metrics: dict[str, float], gates: GopherQualityGates
+    cjk: bool, metrics: dict[str, float], gates: GopherQualityGates
 ) -> FilterResult:
     """datatrove's decision order and reason strings (mean word length skipped in CJK mode)."""
     n_words = metrics["n_words"]
@@ -119,7 +146,7 @@ def gopher_quality_filter(
         return drop("gopher_short_doc")
     if n_words > gates.max_doc_words:
         return drop("gopher_long_doc")
-    if not view.cjk:
+    if not cjk:
         if metrics["mean_word_length"] < gates.min_avg_word_length:
             return drop("gopher_below_avg_threshold")
         if metrics["mean_word_length"] > gates.max_avg_word_length:

@@ -58,38 +58,47 @@ class GopherRepetitionGates:
 
 
 def find_duplicates(items: list[str]) -> tuple[int, int]:
-    """Items equal to an earlier item, and their total length (datatrove's ``find_duplicates``)."""
-    seen: set[str] = set()
-    dup_items = dup_chars = 0
-    for item in items:
-        if item in seen:
-            dup_items += 1
-            dup_chars += len(item)
-        else:
-            seen.add(item)
-    return dup_items, dup_chars
+    """Items equal to an earlier item, and their total length (datatrove's ``find_duplicates``).
+
+    Every distinct item has exactly one first occurrence, so the repeats are everything but
+    one copy of each distinct item.
+    """
+    distinct = set(items)
+    return len(items) - len(distinct), sum(map(len, items)) - sum(map(len, distinct))
+
+
+def empty_repetition_metrics() -> dict[str, float]:
+    """The values of an empty text (all 0.0)."""
+    out = dict.fromkeys(
+        ("dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac"), 0.0
+    )
+    for n in TOP_NGRAMS:
+        out[f"top_{n}_gram_char_frac"] = 0.0
+    for n in DUP_NGRAMS:
+        out[f"dup_{n}_gram_char_frac"] = 0.0
+    return out
+
+
+def line_repetition_metrics(text: str, paragraphs: list[str], lines: list[str]) -> dict[str, float]:
+    """The paragraph and line values of a non-empty text."""
+    n_chars = len(text)
+    para_dups, para_chars = find_duplicates(paragraphs)
+    line_dups, line_chars = find_duplicates(lines)
+    return {
+        "dup_para_frac": para_dups / len(paragraphs),
+        "dup_para_char_frac": para_chars / n_chars,
+        "dup_line_frac": line_dups / len(lines),
+        "dup_line_char_frac": line_chars / n_chars,
+    }
 
 
 def repetition_metrics(view: TextView, powers: PowerTable) -> dict[str, float]:
     """All Gopher repetition values for one text (0.0 for an empty text)."""
     text = view.text
     n_chars = len(text)
-    out: dict[str, float] = {}
     if not n_chars:
-        for name in ("dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac"):
-            out[name] = 0.0
-        for n in TOP_NGRAMS:
-            out[f"top_{n}_gram_char_frac"] = 0.0
-        for n in DUP_NGRAMS:
-            out[f"dup_{n}_gram_char_frac"] = 0.0
-        return out
-    para_dups, para_chars = find_duplicates(view.paragraphs)
-    out["dup_para_frac"] = para_dups / len(view.paragraphs)
-    out["dup_para_char_frac"] = para_chars / n_chars
-    line_dups, line_chars = find_duplicates(view.lines)
-    out["dup_line_frac"] = line_dups / len(view.lines)
-    out["dup_line_char_frac"] = line_chars / n_chars
-
+        return empty_repetition_metrics()
+    out = line_repetition_metrics(text, view.paragraphs, view.lines)
     words, lengths = view.words, view.word_lengths
     spaced = join_words(words, "" if view.cjk else " ", lengths, powers)
     for n, chars in top_ngram_chars_all(spaced, TOP_NGRAMS).items():
@@ -101,10 +110,10 @@ def repetition_metrics(view: TextView, powers: PowerTable) -> dict[str, float]:
 
 
 def gopher_repetition_filter(
-    view: TextView, metrics: dict[str, float], gates: GopherRepetitionGates
+    text: str, metrics: dict[str, float], gates: GopherRepetitionGates
 ) -> FilterResult:
     """datatrove's decision order and reason strings."""
-    if not view.text:
+    if not text:
         return drop("empty")
     if metrics["dup_para_frac"] > gates.dup_para_frac:
         return drop("dup_para_frac")

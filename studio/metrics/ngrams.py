@@ -219,3 +219,27 @@ def duplicated_ngram_chars(
         if idx >= m:
             break
     return repeated
+
+
+def exact_top_ngram_chars(words: list[str], n: int) -> int:
+    """datatrove's ``find_top_duplicate`` over space-joined n-grams, string by string."""
+    grams = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+    if not grams:
+        return 0
+    gram, count = Counter(grams).most_common(1)[0]
+    return len(gram) * count
+
+
+def exact_duplicated_ngram_chars(words: list[str], n: int) -> int:
+    """datatrove's ``find_all_duplicate`` over glued n-grams, string by string."""
+    unique: set[str] = set()
+    repeated = idx = 0
+    while idx < len(words) - n + 1:
+        gram = "".join(words[idx : idx + n])
+        if gram in unique:
+            repeated += len(gram)
+            idx += n
+        else:
+            unique.add(gram)
+            idx += 1
+    return repeated

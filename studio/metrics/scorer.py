@@ -13,21 +13,35 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from studio.metrics.c4 import C4Gates, c4_filter
-from studio.metrics.fineweb import FineWebGates, fineweb_filter, fineweb_metrics
+from studio.metrics.fineweb import FineWebGates, fineweb_filter, fineweb_metrics, fineweb_values
 from studio.metrics.gopher_quality import (
     GopherQualityGates,
     WordFacts,
     gopher_quality_filter,
     quality_metrics,
+    quality_values,
 )
 from studio.metrics.gopher_repetition import (
+    DUP_NGRAMS,
+    TOP_NGRAMS,
     GopherRepetitionGates,
+    empty_repetition_metrics,
     gopher_repetition_filter,
+    line_repetition_metrics,
     repetition_metrics,
 )
-from studio.metrics.ngrams import PowerTable
-from studio.metrics.view import TextView, build_view
+from studio.metrics.ngrams import (
+    PowerTable,
+    exact_duplicated_ngram_chars,
+    exact_top_ngram_chars,
+)
+from studio.metrics.ngrams_batch import NgramBatch
+from studio.metrics.script import detect_language
+from studio.metrics.view import LINE_SPLIT, PARAGRAPH_SPLIT, TextView, build_view
+from studio.metrics.vocab import ENGLISH_STOP_WORDS, Vocabulary
 from studio.metrics.words import EnglishWordSplitter
 
 if TYPE_CHECKING:
@@ -37,6 +51,7 @@ TokenCounter = Callable[[str], int]
 BatchTokenCounter = Callable[[list[str]], list[int]]
 
 FILTER_NAMES = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
+_BATCH = 2048  # texts per batch pass: bounds the memory of the token arrays
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +87,13 @@ def compression_ratio(text: str) -> float:
 
 
 class TextScorer:
-    """Scores texts one at a time or in batches, reusing its caches."""
+    """Scores texts one at a time or in batches, reusing its caches.
+
+    English texts go through a batch path: each text is split into whitespace chunks once,
+    chunks become token ids (:mod:`studio.metrics.vocab`), and the word-based metrics of the
+    whole batch are computed on those arrays (:mod:`studio.metrics.ngrams_batch`). Chinese and
+    Japanese texts go through the per-text view (:mod:`studio.metrics.view`).
+    """
 
     def __init__(
         self,
@@ -82,6 +103,7 @@ class TextScorer:
     ) -> None:
         self.gates = gates or Gates()
         self.splitter = EnglishWordSplitter()
+        self.vocab = Vocabulary(self.splitter)
         self._facts = WordFacts()
         self._powers = PowerTable()
         self._count_tokens = token_counter
@@ -94,7 +116,7 @@ class TextScorer:
     def score(self, text: str, language: str | None = None) -> TextScore:
         """All metrics and filter decisions for one text."""
         n_tokens = self._count_tokens(text) if self._count_tokens is not None else None
-        return self._score_view(self.view(text, language), n_tokens)
+        return self._score_all([text], [n_tokens], language)[0]
 
     def score_batch(self, texts: Sequence[str], language: str | None = None) -> list[TextScore]:
         """Scores for many texts; token counts go through the batch counter when given."""
@@ -105,9 +127,123 @@ class TextScorer:
             counts = [self._count_tokens(t) for t in texts]
         else:
             counts = [None] * len(texts)
-        return [
-            self._score_view(self.view(t, language), c) for t, c in zip(texts, counts, strict=True)
-        ]
+        return self._score_all(list(texts), list(counts), language)
+
+    def score_views(self, texts: Sequence[str], language: str | None = None) -> list[TextScore]:
+        """Scores through the per-text view for every text (the batch path's oracle in tests)."""
+        return [self._score_view(self.view(t, language), None) for t in texts]
+
+    def _score_all(
+        self, texts: list[str], counts: list[int | None], language: str | None
+    ) -> list[TextScore]:
+        langs = [language or detect_language(t) for t in texts]
+        out: list[TextScore | None] = [None] * len(texts)
+        english = [i for i, lang in enumerate(langs) if lang == "en"]
+        for i, lang in enumerate(langs):
+            if lang != "en":
+                out[i] = self._score_view(self.view(texts[i], lang), counts[i])
+        for lo in range(0, len(english), _BATCH):
+            idx = english[lo : lo + _BATCH]
+            scores = self._score_english([texts[i] for i in idx], [counts[i] for i in idx])
+            for i, sc in zip(idx, scores, strict=True):
+                out[i] = sc
+        return [sc for sc in out if sc is not None]
+
+    def _score_english(self, texts: list[str], counts: list[int | None]) -> list[TextScore]:
+        g = self.gates
+        vocab = self.vocab
+        tb = vocab.batch(texts)
+        nb = NgramBatch(
+            tb,
+            vocab.length.array,
+            vocab.hash.array,
+            vocab.power.array,
+            vocab.inv_power.array,
+        )
+        tokens = vocab.tokens
+        ids = tb.ids
+        starts = tb.starts.tolist()
+
+        def words_of(d: int) -> list[str]:
+            return [tokens[t] for t in ids[starts[d] : starts[d + 1]].tolist()]
+
+        def same_string(a: int, b: int, n: int) -> bool:
+            wa = [tokens[t] for t in ids[a : a + n].tolist()]
+            wb = [tokens[t] for t in ids[b : b + n].tolist()]
+            return "".join(wa) == "".join(wb)
+
+        def top_exact(d: int, n: int) -> int:
+            return exact_top_ngram_chars(words_of(d), n)
+
+        def dup_exact(d: int, n: int) -> int:
+            return exact_duplicated_ngram_chars(words_of(d), n)
+
+        top = nb.top_ngram_chars(TOP_NGRAMS, top_exact)
+        dup = nb.duplicated_ngram_chars(DUP_NGRAMS, same_string, dup_exact)
+
+        # Gopher quality's word counts, per text
+        n_docs = len(texts)
+        doc = nb.doc
+        non_symbol = vocab.non_symbol.array[ids]
+        ns_doc = doc[non_symbol]
+        n_non_symbol = np.bincount(ns_doc, minlength=n_docs).tolist()
+        ns_chars = np.bincount(
+            ns_doc, weights=vocab.length.array[ids[non_symbol]], minlength=n_docs
+        )
+        non_symbol_chars = ns_chars.astype(np.int64).tolist()
+        n_alpha = np.bincount(doc[vocab.alpha.array[ids]], minlength=n_docs).tolist()
+        stop_bits = vocab.stop_bit.array[ids]
+        has_stop = stop_bits > 0
+        stop_mask = np.zeros(n_docs, dtype=np.int64)
+        np.bitwise_or.at(stop_mask, doc[has_stop], stop_bits[has_stop])
+        n_stops = np.zeros(n_docs, dtype=np.int64)
+        for k in range(len(ENGLISH_STOP_WORDS)):
+            n_stops += (stop_mask >> k) & 1
+        n_stop_list = n_stops.tolist()
+        n_tokens_of = np.diff(tb.starts).tolist()
+
+        results: list[TextScore] = []
+        for d, text in enumerate(texts):
+            n_chars = len(text)
+            if n_chars:
+                metrics: dict[str, Any] = {"language": "en"}
+                rep = line_repetition_metrics(
+                    text, PARAGRAPH_SPLIT.split(text.strip()), LINE_SPLIT.split(text)
+                )
+                for n in TOP_NGRAMS:
+                    rep[f"top_{n}_gram_char_frac"] = top[n][d] / n_chars
+                for n in DUP_NGRAMS:
+                    rep[f"dup_{n}_gram_char_frac"] = dup[n][d] / n_chars
+            else:
+                metrics = {"language": "en"}
+                rep = empty_repetition_metrics()
+            physical = text.splitlines()
+            n_tok = n_tokens_of[d]
+            qual = quality_values(
+                text,
+                physical,
+                n_tokens=n_tok,
+                n_non_symbol=n_non_symbol[d],
+                non_symbol_chars=non_symbol_chars[d],
+                n_alpha=n_alpha[d],
+                stop_words_distinct=n_stop_list[d],
+            )
+            nonblank = [line for line in text.split("\n") if line.strip() != ""]
+            fw = fineweb_values(text, nonblank, n_tok, False, g.fineweb)
+            metrics.update(rep)
+            metrics.update(qual)
+            metrics.update(fw)
+            metrics["n_chars"] = n_chars
+            metrics["n_tokens"] = counts[d]
+            metrics["compression_ratio"] = compression_ratio(text)
+            filters: dict[str, FilterResult] = {
+                "gopher_repetition": gopher_repetition_filter(text, rep, g.gopher_repetition),
+                "gopher_quality": gopher_quality_filter(False, qual, g.gopher_quality),
+                "c4": c4_filter(text, physical, False, self.splitter, g.c4),
+                "fineweb": fineweb_filter(bool(nonblank), fw, g.fineweb),
+            }
+            results.append(TextScore(metrics, filters))
+        return results
 
     def _score_view(self, view: TextView, n_tokens: int | None) -> TextScore:
         g = self.gates
@@ -122,9 +258,9 @@ class TextScorer:
         metrics["n_tokens"] = n_tokens
         metrics["compression_ratio"] = compression_ratio(view.text)
         filters: dict[str, FilterResult] = {
-            "gopher_repetition": gopher_repetition_filter(view, rep, g.gopher_repetition),
-            "gopher_quality": gopher_quality_filter(view, qual, g.gopher_quality),
-            "c4": c4_filter(view, self.splitter, g.c4),
-            "fineweb": fineweb_filter(view, fw, g.fineweb),
+            "gopher_repetition": gopher_repetition_filter(view.text, rep, g.gopher_repetition),
+            "gopher_quality": gopher_quality_filter(view.cjk, qual, g.gopher_quality),
+            "c4": c4_filter(view.text, view.physical_lines, view.cjk, self.splitter, g.c4),
+            "fineweb": fineweb_filter(bool(view.nonblank_lines), fw, g.fineweb),
         }
         return TextScore(metrics, filters)

@@ -42,7 +42,7 @@ def cjk_share(text: str) -> float:
 
 def detect_language(text: str) -> str:
     """``"zh"`` or ``"ja"`` for CJK-mode text (kana present means Japanese), else ``"en"``."""
-    if cjk_share(text) < CJK_MODE_SHARE:
+    if text.isascii() or cjk_share(text) < CJK_MODE_SHARE:
         return "en"
     return "ja" if _KANA.search(text) else "zh"
 

@@ -23,8 +23,8 @@ from studio.metrics.script import detect_language, split_cjk_chunk
 if TYPE_CHECKING:
     from studio.metrics.words import EnglishWordSplitter
 
-_PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
-_LINE_SPLIT = re.compile("\n+")
+PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
+LINE_SPLIT = re.compile("\n+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +55,8 @@ def build_view(text: str, splitter: EnglishWordSplitter, language: str | None = 
     return TextView(
         text=text,
         language=lang,
-        paragraphs=_PARAGRAPH_SPLIT.split(text.strip()),
-        lines=_LINE_SPLIT.split(text),
+        paragraphs=PARAGRAPH_SPLIT.split(text.strip()),
+        lines=LINE_SPLIT.split(text),
         physical_lines=text.splitlines(),
         nonblank_lines=[line for line in split_n if line.strip() != ""],
         words=words,

@@ -1,0 +1,319 @@
+"""The Gopher n-gram rules for a whole batch of texts at once, on arrays of token ids.
+
+Same definitions as :mod:`studio.metrics.ngrams` (datatrove's ``find_top_duplicate`` over
+space-joined n-grams, ``find_all_duplicate`` over n-grams glued with no separator), computed
+for every text of a batch with a few numpy passes instead of a few passes per text:
+
+1. every n-gram gets a 64-bit key: for the space-joined rule a hash of its token ids (equal
+   token sequences, equal keys), for the glued rule the polynomial hash of the glued string
+   itself, assembled from per-token hashes (so ``["ab", "c"]`` and ``["a", "bc"]`` meet, as
+   in datatrove). The text's own hash is mixed in, so texts never meet each other;
+2. a scatter/gather pass through a small table finds the n-grams whose key has a twin in
+   the same table slot; only those are sorted (most n-grams of prose occur once);
+3. the surviving groups are *verified* against the real tokens (and, for glued n-grams
+   whose tokens differ, the real strings). A hash collision never changes a result: the text
+   it touches is recomputed exactly, string by string.
+
+Equal space-joined (n+1)-grams start with equal n-grams, so only positions whose n-gram
+repeats are hashed for n + 1. The glued rule has no such property (a glued 6-gram can repeat
+while no glued 5-gram does), so each of its n is hashed at every position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from studio.metrics.vocab import TokenBatch
+
+_U64 = np.uint64
+_MUL = _U64(0x9E3779B97F4A7C15)
+_TABLE_BITS = 18
+_CHUNK = 1 << 15  # n-grams per scatter pass: keeps the table in cache and mostly empty
+
+IntArray = npt.NDArray[np.int64]
+U64Array = npt.NDArray[np.uint64]
+
+
+def splitmix(x: U64Array) -> U64Array:
+    """SplitMix64's finaliser: a bijective mix of 64-bit keys."""
+    with np.errstate(over="ignore"):
+        x = x ^ (x >> _U64(30))
+        x = x * _U64(0xBF58476D1CE4E5B9)
+        x = x ^ (x >> _U64(27))
+        x = x * _U64(0x94D049BB133111EB)
+        return x ^ (x >> _U64(31))
+
+
+def _twin_mask(keys: U64Array, positions: IntArray, cuts: IntArray) -> npt.NDArray[np.bool_]:
+    """Whether each key shares its table slot with another key of the same chunk.
+
+    A superset of "the key occurs twice": equal keys always share a slot. ``positions`` are
+    ascending; chunks are cut at ``cuts`` (text starts), so twins within a text always meet.
+    """
+    size = 1 << _TABLE_BITS
+    table = np.empty(size, dtype=np.int64)
+    out = np.zeros(len(keys), dtype=bool)
+    with np.errstate(over="ignore"):
+        slots = ((keys * _MUL) >> _U64(64 - _TABLE_BITS)).astype(np.int64)
+    bounds = np.searchsorted(positions, cuts)
+    bounds = np.unique(np.concatenate(([0], bounds, [len(keys)])))
+    start = 0
+    for end in bounds[1:].tolist():
+        if end - start < _CHUNK and end != len(keys):
+            continue
+        s = slots[start:end]
+        idx = np.arange(start, end, dtype=np.int64)
+        table[s] = idx
+        flag = table[s] != idx  # lost the slot to another key
+        hit = np.zeros(size, dtype=bool)
+        hit[s[flag]] = True
+        out[start:end] = hit[s]  # every key of a slot that was contested
+        start = end
+    return out
+
+
+def _chunk_cuts(batch: TokenBatch) -> IntArray:
+    """Text starts at which a scatter pass may cut (about every ``_CHUNK`` positions)."""
+    starts = batch.starts[:-1]
+    marks = starts // _CHUNK
+    keep = np.flatnonzero(np.r_[True, marks[1:] != marks[:-1]]) if len(starts) else starts
+    return starts[keep]
+
+
+def _groups(keys: U64Array, positions: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Groups of equal keys with two or more members.
+
+    Returns (members, group of each member, first position of each group, size of each
+    group); members are in group order, ascending positions within a group.
+    """
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    new = np.empty(len(sk), dtype=bool)
+    new[:1] = True
+    np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    sizes = np.diff(np.append(starts, len(sk)))
+    big = sizes > 1
+    gstarts, gsizes = starts[big], sizes[big]
+    member_sel = np.repeat(gstarts, gsizes) + (
+        np.arange(int(gsizes.sum())) - np.repeat(np.cumsum(gsizes) - gsizes, gsizes)
+    )
+    members = positions[order[member_sel]]
+    group = np.repeat(np.arange(len(gstarts), dtype=np.int64), gsizes)
+    first = positions[order[gstarts]]
+    return members, group, first, gsizes
+
+
+def _candidates(keys: U64Array, positions: IntArray, cuts: IntArray) -> tuple[U64Array, IntArray]:
+    if len(keys) > _CHUNK:
+        twin = _twin_mask(keys, positions, cuts)
+        return keys[twin], positions[twin]
+    return keys, positions
+
+
+class NgramBatch:
+    """Token ids of a batch plus what every n-gram rule reads (lengths, hashes, texts)."""
+
+    def __init__(
+        self,
+        batch: TokenBatch,
+        lengths: IntArray,
+        token_hash: U64Array,
+        token_power: U64Array,
+        token_inv_power: U64Array,
+    ) -> None:
+        self.batch = batch
+        ids = batch.ids
+        self.ids = ids
+        self.n = len(ids)
+        self.doc = batch.doc_of_positions()
+        self.doc_end = batch.starts[1:][self.doc] if self.n else np.zeros(0, dtype=np.int64)
+        self.cumlen = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(lengths[ids], out=self.cumlen[1:])
+        self.doc_key = splitmix(self.doc.astype(_U64) + _U64(0x632BE59BD9B4E019))
+        self.token_key = splitmix(ids.astype(_U64) ^ _U64(0xD6E8FEB86659FD93))
+        self.cuts = _chunk_cuts(batch)
+        self._hash = token_hash
+        self._power = token_power
+        self._inv = token_inv_power
+        self._prefix: tuple[U64Array, U64Array] | None = None
+
+    def _glued_prefix(self) -> tuple[U64Array, U64Array]:
+        """Prefix sums for the glued-string hash: G[k] = Σ_{j<k} h_j·B^{c_j}, and B^{-c_k}."""
+        if self._prefix is None:
+            ids = self.ids
+            with np.errstate(over="ignore"):
+                power = np.ones(self.n + 1, dtype=_U64)
+                np.cumprod(self._power[ids], out=power[1:])
+                inv = np.ones(self.n + 1, dtype=_U64)
+                np.cumprod(self._inv[ids], out=inv[1:])
+                g = np.zeros(self.n + 1, dtype=_U64)
+                np.cumsum(self._hash[ids] * power[:-1], out=g[1:])
+            self._prefix = (g, inv)
+        return self._prefix
+
+    def space_length(self, pos: IntArray, n: int) -> IntArray:
+        """Characters of the space-joined n-grams starting at ``pos``."""
+        return self.cumlen[pos + n] - self.cumlen[pos] + (n - 1)
+
+    def glued_length(self, pos: IntArray, n: int) -> IntArray:
+        return self.cumlen[pos + n] - self.cumlen[pos]
+
+    def _same_tokens(self, a: IntArray, b: IntArray, n: int) -> npt.NDArray[np.bool_]:
+        ok: npt.NDArray[np.bool_] = self.doc[a] == self.doc[b]
+        for k in range(n):
+            ok &= self.ids[a + k] == self.ids[b + k]
+        return ok
+
+    # -- datatrove's find_top_duplicate, for n in ns ----------------------------------------
+    def top_ngram_chars(
+        self, ns: Sequence[int], fallback: Callable[[int, int], int]
+    ) -> dict[int, list[int]]:
+        """For each n: len(most common space-joined n-gram) × its count, per text.
+
+        ``fallback(doc, n)`` computes one text exactly; it is called only where a hash
+        collision was found.
+        """
+        n_docs = self.batch.n_docs
+        starts = self.batch.starts
+        doc_len = np.diff(starts)
+        out: dict[int, list[int]] = {}
+        pos = np.arange(self.n, dtype=np.int64)
+        keys = self.token_key ^ self.doc_key
+        prev_n = 1
+        for n in sorted(ns):
+            # extend each surviving key by the tokens up to the n-th
+            with np.errstate(over="ignore"):
+                ok = pos + n <= self.doc_end[pos]
+                pos, keys = pos[ok], keys[ok]
+                for k in range(prev_n, n):
+                    keys = splitmix(keys * _MUL + self.token_key[pos + k])
+            prev_n = n
+            ck, cp = _candidates(keys, pos, self.cuts)
+            members, group, first, sizes = _groups(ck, cp)
+            bad = ~self._same_tokens(members, first[group], n)
+            bad_docs = np.unique(self.doc[members[bad]]).tolist() if bad.any() else []
+            # the best group per text: most members, then earliest first occurrence
+            value = np.zeros(n_docs, dtype=np.int64)
+            has = doc_len >= n
+            value[has] = self.space_length(starts[:-1][has], n)  # every n-gram once: the first
+            if len(first):
+                gdoc = self.doc[first]
+                order = np.lexsort((first, -sizes, gdoc))
+                gdoc_sorted = gdoc[order]
+                lead = order[np.r_[True, gdoc_sorted[1:] != gdoc_sorted[:-1]]]
+                value[gdoc[lead]] = self.space_length(first[lead], n) * sizes[lead]
+            result = value.tolist()
+            for d in bad_docs:
+                result[d] = fallback(d, n)
+            out[n] = result
+            # only n-grams that repeat can start a repeating (n+1)-gram
+            keep = np.zeros(self.n, dtype=bool)
+            keep[members] = True
+            sel = keep[pos]
+            pos, keys = pos[sel], keys[sel]
+        return out
+
+    # -- datatrove's find_all_duplicate, for n in ns ----------------------------------------
+    def duplicated_ngram_chars(
+        self,
+        ns: Sequence[int],
+        same_string: Callable[[int, int, int], bool],
+        fallback: Callable[[int, int], int],
+    ) -> dict[int, list[int]]:
+        """For each n: the characters of glued n-grams that repeat, per datatrove's scan.
+
+        ``same_string(a, b, n)`` compares two glued n-grams exactly (used when their tokens
+        differ but their hashes agree); ``fallback(doc, n)`` recomputes one text exactly.
+        """
+        n_docs = self.batch.n_docs
+        starts = self.batch.starts
+        g, inv = self._glued_prefix()
+        all_pos = np.arange(self.n, dtype=np.int64)
+        out: dict[int, list[int]] = {}
+        for n in ns:
+            result = [0] * n_docs
+            valid = all_pos + n <= self.doc_end
+            pos = all_pos[valid]
+            with np.errstate(over="ignore"):
+                keys = (g[pos + n] - g[pos]) * inv[pos] + self.doc_key[pos]
+            ck, cp = _candidates(keys, pos, self.cuts)
+            members, group, first, _ = _groups(ck, cp)
+            if len(members) == 0:
+                out[n] = result
+                continue
+            reps = first[group]
+            ok = self._same_tokens(members, reps, n)
+            bad_docs: set[int] = set()
+            for a, b in zip(members[~ok].tolist(), reps[~ok].tolist(), strict=True):
+                if not (self.doc[a] == self.doc[b] and same_string(a, b, n)):
+                    bad_docs.add(int(self.doc[a]))
+            # scan each text's members left to right, in position order
+            order = np.argsort(members, kind="stable")
+            m_pos, m_group = members[order], group[order]
+            m_len = self.glued_length(m_pos, n)
+            cuts = np.searchsorted(m_pos, starts)
+            docs = np.flatnonzero(cuts[1:] > cuts[:-1])
+            repeated = scan_duplicates(m_pos, m_group, m_len, cuts[docs], cuts[docs + 1], n)
+            for d, r in zip(docs.tolist(), repeated.tolist(), strict=True):
+                result[d] = r
+            for d in bad_docs:
+                result[d] = fallback(d, n)
+            out[n] = result
+        return out
+
+
+_WAVE_MIN = 32  # below this many texts still scanning, a Python loop is cheaper per step
+
+
+def scan_duplicates(
+    pos: IntArray, group: IntArray, length: IntArray, lo: IntArray, hi: IntArray, n: int
+) -> IntArray:
+    """datatrove's left-to-right duplicate scan, for many texts at once.
+
+    ``pos`` are the positions (ascending) of the n-grams that occur more than once in their
+    text, ``group`` which string each is, ``length`` its characters; text ``t`` owns
+    ``pos[lo[t]:hi[t]]``. The scan visits position ``idx``: a string seen before adds its
+    length and jumps ``n``, else it is remembered and the scan steps one. Positions outside
+    ``pos`` hold strings that occur once, which the scan remembers but never meets again, so
+    only these positions need visiting. All texts advance together, one visit per step;
+    the last few stragglers finish in a plain loop.
+    """
+    seen = np.zeros(int(group.max()) + 1 if len(group) else 0, dtype=bool)
+    k = lo.copy()
+    repeated = np.zeros(len(lo), dtype=np.int64)
+    active = np.arange(len(lo))
+    while len(active) >= _WAVE_MIN:
+        kk = k[active]
+        gid = group[kk]
+        rep = seen[gid]
+        repeated[active] += np.where(rep, length[kk], 0)
+        seen[gid[~rep]] = True  # a group belongs to one text: no two writers
+        nxt = np.where(rep, pos[kk] + n, pos[kk] + 1)
+        kn = np.searchsorted(pos, nxt)
+        k[active] = kn
+        active = active[kn < hi[active]]
+    if len(active):
+        pos_l, group_l, length_l = pos.tolist(), group.tolist(), length.tolist()
+        for t in active.tolist():
+            total = 0
+            idx = 0
+            seen_t = {g for g in group_l[lo[t] : k[t]] if seen[g]}
+            for j in range(int(k[t]), int(hi[t])):
+                p = pos_l[j]
+                if p < idx:
+                    continue
+                gid_j = group_l[j]
+                if gid_j in seen_t:
+                    total += length_l[j]
+                    idx = p + n
+                else:
+                    seen_t.add(gid_j)
+                    idx = p + 1
+            repeated[t] += total
+    return repeated
