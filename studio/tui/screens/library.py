@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from studio.tui.app import StudioApp
 
 
+TOPIC_ACTIONS = (
+    ("add", "Add a child under the highlighted node"),
+    ("rename", "Rename the highlighted node"),
+    ("move", "Move the highlighted node under another"),
+    ("delete", "Delete the highlighted node and its children"),
+    ("describe", "Edit the highlighted node's description"),
+    ("suggest", "Ask a model for subtopics; keep those ticked"),
+)
+
+
 class LibraryScreen(Screen[None]):
     """The library folder, editable. Ctrl+S saves the editor in front."""
 
@@ -139,12 +149,7 @@ class LibraryScreen(Screen[None]):
         yield SystemCommand("persona: edit", "Show the persona editor", self._tab("personas"))
         yield SystemCommand("library: save", "Save the editor in front (ctrl+s)", self.action_save)
         yield SystemCommand("topic: edit", "Show the topic tree editor", self._tab("topics"))
-        for action, about in (("add", "Add a child under the highlighted node"),
-                              ("rename", "Rename the highlighted node"),
-                              ("move", "Move the highlighted node under another"),
-                              ("delete", "Delete the highlighted node and its children"),
-                              ("describe", "Edit the highlighted node's description"),
-                              ("suggest", "Ask a model for subtopics; keep those ticked")):  # fmt: skip
+        for action, about in TOPIC_ACTIONS:
             yield SystemCommand(f"topic: {action}", about, self._topic(action))
         yield SystemCommand("style: edit", "Show the style template editor", self._tab("styles"))
 
