@@ -131,3 +131,16 @@ async def test_mark_two_runs_and_compare(
         story = next(i for i, label in enumerate(screen.comparison.labels) if "story" in label)
         assert screen.comparison.sets[story]["opening_diversity"] < 1.0
         assert screen.comparison.sets[1 - story]["opening_diversity"] == 1.0
+
+
+async def test_an_unreadable_database_is_reported_not_raised(
+    tmp_path: Path, library_copy: Path
+) -> None:
+    bad = tmp_path / "not-a-db.db"
+    bad.write_bytes(b"this is not an SQLite file at all" * 100)
+    app = StudioApp(db_path=bad, library_dir=library_copy)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        status = str(app.screen.query_one("#runs-status").render())
+        assert "DatabaseError" in status
+        assert app.is_running

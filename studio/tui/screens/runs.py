@@ -55,6 +55,12 @@ class RunsLoaded(Message):
         self.runs = runs
 
 
+class RunsFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
 class SearchDone(Message):
     def __init__(self, query: str, hits: list[Generation], error: str = "") -> None:
         super().__init__()
@@ -171,9 +177,21 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="runs-load")
     def load_runs(self) -> None:
-        with self.studio.store.use() as store:
-            runs = store.list_runs(limit=5000)
+        import sqlite3
+
+        from studio.store import SchemaTooNewError
+
+        try:
+            with self.studio.store.use() as store:
+                runs = store.list_runs(limit=5000)
+        except (sqlite3.Error, SchemaTooNewError, OSError) as exc:
+            self.post_message(RunsFailed(f"{self.studio.db_path}: {type(exc).__name__}: {exc}"))
+            return
         self.post_message(RunsLoaded(runs))
+
+    def on_runs_failed(self, message: RunsFailed) -> None:
+        self.query_one("#runs-status", Static).update(message.error)
+        self.notify(message.error, title="database not readable", severity="error")
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
         self.runs = message.runs
