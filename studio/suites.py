@@ -40,8 +40,8 @@ from studio.library.schema import FieldRule
 from studio.library.yamldoc import (
     FieldChecker,
     item_line,
+    load_checked,
     parse_document,
-    read_text,
     value_line,
 )
 
@@ -295,13 +295,8 @@ def parse_suite(text: str, path: Path) -> tuple[Suite | None, list[LibraryError]
 
 
 def load_suite(path: Path) -> Suite:
-    text, read_error = read_text(path)
-    if read_error is not None:
-        raise SuiteError([read_error])
-    suite, errors = parse_suite(text, path)
-    if errors or suite is None:
-        raise SuiteError(errors)
-    return suite
+    """Load a suite file or raise ``SuiteError`` listing every problem."""
+    return load_checked(path, parse_suite, SuiteError)
 
 
 # -- judging ----------------------------------------------------------------------------------
@@ -312,10 +307,10 @@ def metric_value(metrics: dict[str, Any], name: str) -> float | None:
     if name in DERIVED:
         matrix = (metrics.get("cross_group_similarity") or {}).get("matrix") or []
         cells = [(i == j, v) for i, row in enumerate(matrix) for j, v in enumerate(row)]
-        off = [v for same, v in cells if not same and v is not None]
+        off = [float(v) for same, v in cells if not same and v is not None]
         if name == "cross_persona_similarity":
             return max(off) if off else None
-        diagonal = [v for same, v in cells if same and v is not None]
+        diagonal = [float(v) for same, v in cells if same and v is not None]
         if not off or not diagonal or not sum(diagonal):
             return None
         # How alike two personas' texts are, relative to two texts of the same persona:

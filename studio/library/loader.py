@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from studio.library.errors import LibraryError, LibraryFileError
+from studio.library.errors import LibraryError
 from studio.library.models import (
     Library,
     Persona,
@@ -37,6 +37,7 @@ from studio.library.yamldoc import (
     FieldChecker,
     item_line,
     key_line,
+    load_checked,
     parse_document,
     read_text,
     text_start_line,
@@ -277,10 +278,4 @@ def _nodes(
 def load_one(path: Path, kind: str) -> Any:
     """Load a single file of ``kind`` (persona, topics, style) or raise ``LibraryFileError``."""
     parse = {"persona": parse_persona, "topics": parse_topic_tree, "style": parse_style}[kind]
-    text, read_error = read_text(path)
-    if read_error is not None:
-        raise LibraryFileError([read_error])
-    item, errors = parse(text, path)
-    if errors or item is None:
-        raise LibraryFileError(errors)
-    return item
+    return load_checked(path, parse)

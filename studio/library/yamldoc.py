@@ -6,11 +6,12 @@ that each reports problems the same way: ``file:line: field: message``, all at o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from studio.library.errors import LibraryError
+from studio.library.errors import LibraryError, LibraryFileError
 from studio.library.schema import (
     EXPECTED,
     FieldRule,
@@ -18,6 +19,8 @@ from studio.library.schema import (
     type_name,
     unknown_key_message,
 )
+
+T = TypeVar("T")
 
 
 def read_text(path: Path) -> tuple[str, LibraryError | None]:
@@ -177,3 +180,18 @@ def parse_document(text: str, path: Path, what: str) -> tuple[Any, list[LibraryE
             LibraryError(path, 1, "-", f"expected a mapping of {what} fields, got {type_name(doc)}")
         ]
     return doc, []
+
+
+def load_checked(
+    path: Path,
+    parse: Callable[[str, Path], tuple[T | None, list[LibraryError]]],
+    error_type: type[LibraryFileError] = LibraryFileError,
+) -> T:
+    """Read and parse one file, or raise ``error_type`` listing every problem in it."""
+    text, read_error = read_text(path)
+    if read_error is not None:
+        raise error_type([read_error])
+    item, errors = parse(text, path)
+    if errors or item is None:
+        raise error_type(errors)
+    return item

@@ -37,8 +37,8 @@ from studio.library.yamldoc import (
     FieldChecker,
     item_line,
     key_line,
+    load_checked,
     parse_document,
-    read_text,
     value_line,
 )
 
@@ -423,10 +423,4 @@ def parse_recipe(text: str, path: Path) -> tuple[Recipe | None, list[LibraryErro
 
 def load_recipe(path: Path) -> Recipe:
     """Load a recipe file or raise ``RecipeError`` listing every problem."""
-    text, read_error = read_text(path)
-    if read_error is not None:
-        raise RecipeError([read_error])
-    recipe, errors = parse_recipe(text, path)
-    if errors or recipe is None:
-        raise RecipeError(errors)
-    return recipe
+    return load_checked(path, parse_recipe, RecipeError)
