@@ -89,15 +89,23 @@ def _groups(keys: U64Array, positions: IntArray) -> tuple[IntArray, IntArray, In
     """Groups of equal keys with two or more members.
 
     Returns (members, group of each member, first position of each group, size of each
-    group); members are in group order, ascending positions within a group.
+    group); members are in group order, ascending positions within a group. The keys are
+    sorted with their index packed into the low bits (a plain sort is twice as fast as an
+    argsort), so only their high bits are compared: a merge this causes is a hash collision
+    like any other, caught by the caller's verification.
     """
-    order = np.argsort(keys, kind="stable")
-    sk = keys[order]
-    new = np.empty(len(sk), dtype=bool)
+    m = len(keys)
+    bits = max(1, (m - 1).bit_length())
+    low = _U64((1 << bits) - 1)
+    packed = (keys & ~low) | np.arange(m, dtype=_U64)
+    packed.sort()
+    order = (packed & low).astype(np.int64)
+    sk = packed >> _U64(bits)
+    new = np.empty(m, dtype=bool)
     new[:1] = True
     np.not_equal(sk[1:], sk[:-1], out=new[1:])
     starts = np.flatnonzero(new)
-    sizes = np.diff(np.append(starts, len(sk)))
+    sizes = np.diff(np.append(starts, m))
     big = sizes > 1
     gstarts, gsizes = starts[big], sizes[big]
     member_sel = np.repeat(gstarts, gsizes) + (
@@ -164,11 +172,61 @@ class NgramBatch:
     def glued_length(self, pos: IntArray, n: int) -> IntArray:
         return self.cumlen[pos + n] - self.cumlen[pos]
 
-    def _same_tokens(self, a: IntArray, b: IntArray, n: int) -> npt.NDArray[np.bool_]:
-        ok: npt.NDArray[np.bool_] = self.doc[a] == self.doc[b]
-        for k in range(n):
-            ok &= self.ids[a + k] == self.ids[b + k]
-        return ok
+    # -- exact groups of equal token sequences, n = 2 .. max(ns) ---------------------------
+    def _token_groups(self, max_n: int) -> None:
+        """Groups of equal token n-grams within each text, for n = 2 .. ``max_n``.
+
+        Sets ``self.labels[n]`` (group of each position, -1 where the n-gram occurs once),
+        ``self.group_first[n]`` / ``self.group_size[n]``, and ``self.bad[n]``: texts where a
+        hash collision was met at n or below (their labels are -1 from there on and their
+        values must be recomputed exactly). Equal n-grams extend equal (n-1)-grams, so each
+        n only hashes the positions whose (n-1)-gram repeats, and verifying a group only
+        compares the (n-1)-gram groups and the last token.
+        """
+        self.labels: dict[int, npt.NDArray[np.int64]] = {}
+        self.group_first: dict[int, IntArray] = {}
+        self.group_size: dict[int, IntArray] = {}
+        self.bad: dict[int, set[int]] = {}
+        pos = np.arange(self.n, dtype=np.int64)
+        keys = self.token_key ^ self.doc_key
+        bad: set[int] = set()
+        label = np.zeros(0, dtype=np.int64)
+        for n in range(2, max_n + 1):
+            ok = pos + n <= self.doc_end[pos]
+            pos, keys = pos[ok], keys[ok]
+            keys = splitmix(keys * _MUL + self.token_key[pos + n - 1])
+            ck, cp = _candidates(keys, pos, self.cuts)
+            members, group, first, sizes = _groups(ck, cp)
+            reps = first[group]
+            last_a, last_b = self.ids[members + n - 1], self.ids[reps + n - 1]
+            if n == 2:
+                same = (self.doc[members] == self.doc[reps]) & (self.ids[members] == self.ids[reps])
+            else:
+                same = label[members] == label[reps]
+            same &= last_a == last_b
+            if not same.all():
+                wrong = ~same
+                bad.update(self.doc[members[wrong]].tolist())
+                bad.update(self.doc[reps[wrong]].tolist())
+            if bad:
+                bad_arr = np.fromiter(bad, dtype=np.int64, count=len(bad))
+                good_groups = ~np.isin(self.doc[first], bad_arr)
+                keep = good_groups[group]
+                members, group = members[keep], group[keep]
+                remap = np.cumsum(good_groups) - 1
+                group = remap[group]
+                first, sizes = first[good_groups], sizes[good_groups]
+            label = np.full(self.n, -1, dtype=np.int64)
+            label[members] = group
+            self.labels[n] = label
+            self.group_first[n] = first
+            self.group_size[n] = sizes
+            self.bad[n] = set(bad)
+            # only n-grams that repeat can start a repeating (n+1)-gram
+            dense = np.zeros(self.n, dtype=_U64)
+            dense[pos] = keys
+            pos = np.flatnonzero(label >= 0)
+            keys = dense[pos]
 
     # -- datatrove's find_top_duplicate, for n in ns ----------------------------------------
     def top_ngram_chars(
@@ -179,27 +237,15 @@ class NgramBatch:
         ``fallback(doc, n)`` computes one text exactly; it is called only where a hash
         collision was found.
         """
-        n_docs = self.batch.n_docs
+        if not hasattr(self, "labels") or max(ns) > max(self.labels, default=1):
+            self._token_groups(max(ns))
         starts = self.batch.starts
         doc_len = np.diff(starts)
         out: dict[int, list[int]] = {}
-        pos = np.arange(self.n, dtype=np.int64)
-        keys = self.token_key ^ self.doc_key
-        prev_n = 1
-        for n in sorted(ns):
-            # extend each surviving key by the tokens up to the n-th
-            with np.errstate(over="ignore"):
-                ok = pos + n <= self.doc_end[pos]
-                pos, keys = pos[ok], keys[ok]
-                for k in range(prev_n, n):
-                    keys = splitmix(keys * _MUL + self.token_key[pos + k])
-            prev_n = n
-            ck, cp = _candidates(keys, pos, self.cuts)
-            members, group, first, sizes = _groups(ck, cp)
-            bad = ~self._same_tokens(members, first[group], n)
-            bad_docs = np.unique(self.doc[members[bad]]).tolist() if bad.any() else []
+        for n in ns:
+            first, sizes = self.group_first[n], self.group_size[n]
             # the best group per text: most members, then earliest first occurrence
-            value = np.zeros(n_docs, dtype=np.int64)
+            value = np.zeros(self.batch.n_docs, dtype=np.int64)
             has = doc_len >= n
             value[has] = self.space_length(starts[:-1][has], n)  # every n-gram once: the first
             if len(first):
@@ -209,14 +255,9 @@ class NgramBatch:
                 lead = order[np.r_[True, gdoc_sorted[1:] != gdoc_sorted[:-1]]]
                 value[gdoc[lead]] = self.space_length(first[lead], n) * sizes[lead]
             result = value.tolist()
-            for d in bad_docs:
+            for d in self.bad[n]:
                 result[d] = fallback(d, n)
             out[n] = result
-            # only n-grams that repeat can start a repeating (n+1)-gram
-            keep = np.zeros(self.n, dtype=bool)
-            keep[members] = True
-            sel = keep[pos]
-            pos, keys = pos[sel], keys[sel]
         return out
 
     # -- datatrove's find_all_duplicate, for n in ns ----------------------------------------
@@ -233,6 +274,8 @@ class NgramBatch:
         """
         n_docs = self.batch.n_docs
         starts = self.batch.starts
+        if not hasattr(self, "labels") or max(ns) > max(self.labels, default=1):
+            self._token_groups(max(ns))
         g, inv = self._glued_prefix()
         all_pos = np.arange(self.n, dtype=np.int64)
         out: dict[int, list[int]] = {}
@@ -248,14 +291,19 @@ class NgramBatch:
                 out[n] = result
                 continue
             reps = first[group]
-            ok = self._same_tokens(members, reps, n)
+            label = self.labels[n]
+            la = label[members]
+            ok = (la >= 0) & (la == label[reps])  # the same tokens: the same string
             bad_docs: set[int] = set()
             for a, b in zip(members[~ok].tolist(), reps[~ok].tolist(), strict=True):
-                if not (self.doc[a] == self.doc[b] and same_string(a, b, n)):
-                    bad_docs.add(int(self.doc[a]))
+                da, db = int(self.doc[a]), int(self.doc[b])
+                if da != db or not same_string(a, b, n):
+                    bad_docs.update((da, db))
             # scan each text's members left to right, in position order
-            order = np.argsort(members, kind="stable")
-            m_pos, m_group = members[order], group[order]
+            group_at = np.full(self.n, -1, dtype=np.int64)
+            group_at[members] = group
+            m_pos = np.flatnonzero(group_at >= 0)
+            m_group = group_at[m_pos]
             m_len = self.glued_length(m_pos, n)
             cuts = np.searchsorted(m_pos, starts)
             docs = np.flatnonzero(cuts[1:] > cuts[:-1])
@@ -287,7 +335,7 @@ def scan_duplicates(
     seen = np.zeros(int(group.max()) + 1 if len(group) else 0, dtype=bool)
     k = lo.copy()
     repeated = np.zeros(len(lo), dtype=np.int64)
-    active = np.arange(len(lo))
+    active = np.flatnonzero(lo < hi)
     while len(active) >= _WAVE_MIN:
         kk = k[active]
         gid = group[kk]

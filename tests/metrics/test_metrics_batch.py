@@ -1,0 +1,103 @@
+"""The batch path (token ids, hashed n-grams) gives exactly what the per-text path gives."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import realprose
+
+import studio.metrics.ngrams_batch as nb
+from studio.metrics.ngrams import exact_duplicated_ngram_chars
+from studio.metrics.scorer import TextScorer
+
+HAND_MADE = [
+    "",
+    " ",
+    "\n\n",
+    "a",
+    "word " * 3,
+    "a b c\na b c\nd e f",
+    "x\r\ny\r\nx\r\n\r\n\r\nx",
+    "\n\nlead and trail\n\n\n\npara\n\n\n",
+    " ".join(["one two three four five"] * 4),
+    "ab c d e f x a bc d e f",  # glued keys collide like datatrove's
+    "ab c d e f g h i j k ab c d e f g h i j k a bc d e f g h i j k",
+    "lor[1]em ipsum dolor sit amet. " * 10,
+    "A sentence that ends. " * 6 + "\nThe lorem [2]ipsum line is here.",
+    "Enough sentences here. " * 6 + "\nA line with a { brace } in it.",
+    "The the the. " * 30,
+    "- item one\n- item two\n• item three...\n",
+]
+
+
+def _texts() -> list[str]:
+    real = realprose.pydoc_topics()[:120] + realprose.stdlib_docstrings(max_files=40)
+    return HAND_MADE + real + realprose.perturbed(real, count=120)
+
+
+def _assert_same(fast: TextScorer, texts: list[str]) -> None:
+    oracle = TextScorer().score_views(texts)
+    for text, got, want in zip(texts, fast.score_batch(texts), oracle, strict=True):
+        assert got.metrics == want.metrics, text[:80]
+        assert list(got.metrics) == list(want.metrics)
+        assert got.filters == want.filters, text[:80]
+
+
+def test_batch_path_matches_the_per_text_path() -> None:
+    texts = _texts()
+    scorer = TextScorer()
+    _assert_same(scorer, texts)
+    _assert_same(scorer, texts[::-1])  # warm caches, other batch layout
+    for text in HAND_MADE:
+        assert scorer.score(text).as_dict() == TextScorer().score_views([text])[0].as_dict()
+
+
+def test_hash_collisions_fall_back_to_exact_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With keys cut to 3 bits every group is a collision: the verification must catch all."""
+    real_mix = nb.splitmix
+
+    def weak_mix(x: np.ndarray) -> np.ndarray:
+        return real_mix(x) & np.uint64(7)
+
+    def weak_prefix(self: nb.NgramBatch) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(self.n + 1, dtype=np.uint64), np.ones(self.n + 1, dtype=np.uint64)
+
+    monkeypatch.setattr(nb, "splitmix", weak_mix)
+    monkeypatch.setattr(nb.NgramBatch, "_glued_prefix", weak_prefix)
+    monkeypatch.setattr(nb, "_CHUNK", 64)
+    monkeypatch.setattr(nb, "_TABLE_BITS", 4)
+    texts = HAND_MADE + realprose.perturbed(realprose.pydoc_topics()[:60], count=40)
+    _assert_same(TextScorer(), texts)
+
+
+@pytest.mark.parametrize("wave_min", [1, 10**9])
+def test_duplicate_scan_matches_datatrove_loop(
+    monkeypatch: pytest.MonkeyPatch, wave_min: int
+) -> None:
+    monkeypatch.setattr(nb, "_WAVE_MIN", wave_min)
+    rng = random.Random(3)
+    docs = [[rng.choice("abcd") for _ in range(rng.randint(0, 60))] for _ in range(80)]
+    for n in (2, 3, 5):
+        pos: list[int] = []
+        group: list[int] = []
+        length: list[int] = []
+        lo: list[int] = []
+        hi: list[int] = []
+        offset = 0
+        groups: dict[tuple[int, str], int] = {}
+        for d, words in enumerate(docs):
+            grams = ["".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+            lo.append(len(pos))
+            for i, gram in enumerate(grams):
+                if grams.count(gram) > 1:
+                    pos.append(offset + i)
+                    group.append(groups.setdefault((d, gram), len(groups)))
+                    length.append(len(gram))
+            hi.append(len(pos))
+            offset += len(words)
+        got = nb.scan_duplicates(
+            *(np.array(a, dtype=np.int64) for a in (pos, group, length, lo, hi)), n
+        )
+        assert got.tolist() == [exact_duplicated_ngram_chars(w, n) for w in docs]
