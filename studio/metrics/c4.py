@@ -59,13 +59,16 @@ def c4_filter(
     ``too_few_sentences``). ``lines`` is ``text.splitlines()``."""
     end_punct = CJK_END_PUNCTUATION if cjk else END_PUNCTUATION
     sentences = 0
-    may_drop: bool | None = None
+    lorem: bool | None = None
     for raw in lines:
         if sentences >= gates.min_num_sentences:
-            if may_drop is None:
-                may_drop = _may_drop_whole(text)
-            if not may_drop:
-                return KEEP  # enough sentences, and no later line can hold "lorem ipsum" or "{"
+            # only "lorem ipsum" or "{" can still change the decision
+            if lorem is None:
+                lorem = _may_hold_lorem_ipsum(text)
+                if not lorem and "{" not in text:
+                    return KEEP
+            if not lorem and "{" not in raw:
+                continue
         line = raw.strip()
         words = line.split()
         if len(line) > gates.max_word_length and any(len(w) > gates.max_word_length for w in words):
@@ -97,15 +100,13 @@ def c4_filter(
     return KEEP
 
 
-def _may_drop_whole(text: str) -> bool:
-    """Whether some line could still drop the whole text (for "lorem ipsum" or "{").
+def _may_hold_lorem_ipsum(text: str) -> bool:
+    """Whether some line, cleaned of citations and lower-cased, could hold "lorem ipsum".
 
     A citation never spans a line, so removing citations from the whole text removes the same
     ones as line by line; lower-casing maps character by character. Every line, cleaned and
     lower-cased, is therefore part of the whole text cleaned and lower-cased.
     """
-    if "{" in text:
-        return True
     if "[" in text:
         text = CITATION.sub("", text)
     return "lorem ipsum" in text.lower()

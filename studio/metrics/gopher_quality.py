@@ -116,13 +116,10 @@ def quality_values(
     n_lines = len(physical_lines)
     bullets = ellipsis_lines = 0
     if n_lines:
-        for s in physical_lines:
-            if s.lstrip().startswith(("•", "-")):
-                bullets += 1
+        if "-" in text or "•" in text:
+            bullets = sum(s.startswith(("•", "-")) for s in map(str.lstrip, physical_lines))
         if "..." in text or "…" in text:
-            for s in physical_lines:
-                if s.rstrip().endswith(("...", "…")):
-                    ellipsis_lines += 1
+            ellipsis_lines = sum(s.endswith(("...", "…")) for s in map(str.rstrip, physical_lines))
     return {
         "n_words": n_non_symbol,
         "mean_word_length": non_symbol_chars / n_non_symbol if n_non_symbol else 0.0,

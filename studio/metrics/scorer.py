@@ -40,7 +40,7 @@ from studio.metrics.ngrams import (
 )
 from studio.metrics.ngrams_batch import NgramBatch
 from studio.metrics.script import detect_language
-from studio.metrics.view import LINE_SPLIT, PARAGRAPH_SPLIT, TextView, build_view
+from studio.metrics.view import TextView, build_view, split_lines, split_paragraphs
 from studio.metrics.vocab import ENGLISH_STOP_WORDS, Vocabulary
 from studio.metrics.words import EnglishWordSplitter
 
@@ -207,15 +207,15 @@ class TextScorer:
             n_chars = len(text)
             if n_chars:
                 metrics: dict[str, Any] = {"language": "en"}
-                rep = line_repetition_metrics(
-                    text, PARAGRAPH_SPLIT.split(text.strip()), LINE_SPLIT.split(text)
-                )
+                parts = text.split("\n")
+                rep = line_repetition_metrics(text, split_paragraphs(text), split_lines(parts))
                 for n in TOP_NGRAMS:
                     rep[f"top_{n}_gram_char_frac"] = top[n][d] / n_chars
                 for n in DUP_NGRAMS:
                     rep[f"dup_{n}_gram_char_frac"] = dup[n][d] / n_chars
             else:
                 metrics = {"language": "en"}
+                parts = [text]
                 rep = empty_repetition_metrics()
             physical = text.splitlines()
             n_tok = n_tokens_of[d]
@@ -228,7 +228,7 @@ class TextScorer:
                 n_alpha=n_alpha[d],
                 stop_words_distinct=n_stop_list[d],
             )
-            nonblank = [line for line in text.split("\n") if line.strip() != ""]
+            nonblank = [line for line in parts if line and not line.isspace()]
             fw = fineweb_values(text, nonblank, n_tok, False, g.fineweb)
             metrics.update(rep)
             metrics.update(qual)

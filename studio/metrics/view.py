@@ -46,6 +46,22 @@ class TextView:
         return self.language != "en"
 
 
+def split_paragraphs(text: str) -> list[str]:
+    """``re.split(r"\\n{2,}", text.strip())``; a plain split when no run is longer than two."""
+    stripped = text.strip()
+    if "\n\n\n" in stripped:
+        return PARAGRAPH_SPLIT.split(stripped)
+    return stripped.split("\n\n")
+
+
+def split_lines(parts: list[str]) -> list[str]:
+    """``re.split("\\n+", text)`` from ``parts = text.split("\\n")``: the empty pieces
+    between newlines go, the first and last stay (as the regex keeps them)."""
+    if len(parts) < 3:
+        return parts
+    return [parts[0], *[p for p in parts[1:-1] if p], parts[-1]]
+
+
 def build_view(text: str, splitter: EnglishWordSplitter, language: str | None = None) -> TextView:
     """Split ``text`` once. ``language`` overrides detection ("en", "zh" or "ja")."""
     lang = language or detect_language(text)
