@@ -71,7 +71,8 @@ class SamplePane(Vertical):
         if at_bottom:
             scroll.scroll_end(animate=False, immediate=False)
         words = len(self.text.split())
-        self.query_one(".sample-stats", Static).update(f"streaming… {words} words")
+        # One line either way: no layout pass needed.
+        self.query_one(".sample-stats", Static).update(f"streaming… {words} words", layout=False)
 
     def retrying(self, message: str, delay: float) -> None:
         self.query_one(".sample-stats", Static).update(f"retry in {delay:.1f}s: {message}")
