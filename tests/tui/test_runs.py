@@ -100,12 +100,17 @@ async def test_run_detail_shows_texts_and_metrics(
         assert gens.row_count == 3
         assert screen.data is not None
         assert screen.data.run.id == run_ids[1]
-        # Stored without scores: the detail scores them itself.
+        # Stored without scores: opening the run scores it through studio.scoring.
         assert len(screen.data.text_metrics) == 3
+        assert {row["group_by"] for row in screen.data.run_metrics} >= {"all", "model"}
         assert "Once upon a time" in str(screen.query_one("#run-text").render())
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen.__class__.__name__ == "RunsScreen"
+    from studio.store import Store
+
+    with Store(db_path) as store:
+        assert len(store.text_metrics(run_ids[1])) == 3
 
 
 async def test_mark_two_runs_and_compare(

@@ -19,7 +19,6 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
 from studio.tui import display
-from studio.tui.screens.run_detail import score_generations
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -128,7 +127,7 @@ class CompareScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="compare")
     def compare(self) -> None:
         from studio.metrics.compare import compare_sets
-        from studio.metrics.summary import set_summary
+        from studio.scoring import NothingToScoreError, scores_for
         from studio.store import RunNotFoundError
 
         values: list[dict[str, list[float]]] = []
@@ -138,14 +137,12 @@ class CompareScreen(Screen[None]):
             for run_id in self.run_ids:
                 with self.studio.store.use() as store:
                     run = store.get_run(run_id)
-                    gens = store.generations(run.id, status="ok")
+                    scores = scores_for(store, run.id)
                     scored = store.text_metrics(run.id)
-                if not scored:
-                    scored = score_generations(gens)
                 values.append(metric_values(scored))
-                sets.append(set_summary([g.text or "" for g in gens if g.text]))
+                sets.append({"n_texts": scores.n_texts, **scores.overall})
                 labels.append(f"{run.name} · {run.id}" if run.name else run.id)
-        except RunNotFoundError as exc:
+        except (RunNotFoundError, NothingToScoreError) as exc:
             self.post_message(ComparisonReady(None, str(exc)))
             return
         per_text = compare_sets(values[0], values[1])

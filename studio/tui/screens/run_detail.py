@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,7 +28,7 @@ from studio.tui import display
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from studio.store import Generation, Run
+    from studio.store import Generation, Run, Store
     from studio.tui.app import StudioApp
 
 
@@ -39,8 +40,7 @@ class RunData:
     generations: list[Generation]
     text_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     run_metrics: list[dict[str, Any]] = field(default_factory=list)
-    scored_live: bool = False
-    sets_live: bool = False
+    score_note: str = ""
     similarity: tuple[list[str], list[list[float]]] = ([], [])
 
 
@@ -74,22 +74,6 @@ def numeric_metrics(text_metrics: dict[str, dict[str, Any]]) -> list[str]:
     return sorted(names)
 
 
-def score_generations(generations: list[Generation]) -> dict[str, dict[str, Any]]:
-    """Per-text metrics computed now, for runs that were stored without scores."""
-    try:
-        from studio.metrics.scorer import TextScorer
-    except ImportError:
-        return {}
-    scorer = TextScorer()
-    scored: dict[str, dict[str, Any]] = {}
-    for gen in generations:
-        if gen.status != "ok" or not gen.text:
-            continue
-        result = scorer.score(gen.text)
-        scored[gen.id] = {"metrics": dict(result.metrics), "filters": dict(result.filters)}
-    return scored
-
-
 SET_METRICS = (
     "distinct_2",
     "ngram_diversity",
@@ -103,41 +87,34 @@ SET_METRICS = (
 )
 
 
-def live_set_metrics(generations: list[Generation]) -> list[dict[str, Any]]:
-    """Set metrics for the whole run and per persona, style and model, computed now."""
-    from studio.metrics.summary import grouped_summaries, set_summary
+def load_scores(
+    store: Store, run_id: str
+) -> tuple[
+    dict[str, dict[str, Any]], list[dict[str, Any]], tuple[list[str], list[list[float]]], str
+]:
+    """Per-text scores, set metrics by group and the persona similarity matrix of a run.
 
-    ok = [g for g in generations if g.status == "ok" and g.text]
-    if len(ok) < 2:
-        return []
-    texts = [g.text or "" for g in ok]
-    rows = [{"group_by": "all", "group_key": "all", "n_texts": len(ok),
-             "metrics": set_summary(texts)}]  # fmt: skip
-    for group_by, attribute in (("persona", "persona_id"), ("style", "style_id"),
-                                ("model", "model")):  # fmt: skip
-        keys = [str(getattr(g, attribute) or "") for g in ok]
-        if len(set(keys)) < 2:
-            continue
-        for key, summary in grouped_summaries(texts, keys).items():
-            rows.append({"group_by": group_by, "group_key": key,
-                         "n_texts": summary["n_texts"], "metrics": summary})  # fmt: skip
-    return rows
+    ``studio.scoring.scores_for`` scores the run (and stores the scores) when it was not
+    scored yet, so the CLI and this screen always show the same numbers.
+    """
+    from studio.scoring import NothingToScoreError, scores_for
 
-
-def persona_similarity(generations: list[Generation]) -> tuple[list[str], list[list[float]]]:
-    """Mean MinHash Jaccard between personas' texts on the same topic (DESIGN 5.2)."""
-    from studio.metrics.minhash import MinHasher
-    from studio.metrics.summary import cross_group_similarity
-
-    ok = [g for g in generations if g.status == "ok" and g.text]
-    personas = [g.persona_id or "" for g in ok]
-    if len(set(personas)) < 2:
-        return [], []
-    signatures = MinHasher().signatures([g.text or "" for g in ok])
-    labels, matrix = cross_group_similarity(
-        signatures, personas, same_key=[g.topic_path or "" for g in ok]
-    )
-    return [str(label) for label in labels], matrix.tolist()
+    try:
+        scores = scores_for(store, run_id)
+    except NothingToScoreError as exc:
+        return {}, [], ([], []), str(exc)
+    rows = [
+        {"group_by": g, "group_key": k, "n_texts": n, "metrics": m} for g, k, n, m in scores.rows
+    ]
+    similarity = scores.overall.get("cross_group_similarity") or {}
+    labels = [str(label) for label in similarity.get("labels", [])]
+    matrix = [
+        [math.nan if value is None else float(value) for value in row]
+        for row in similarity.get("matrix", [])
+    ]
+    if len(labels) < 2:
+        labels, matrix = [], []
+    return store.text_metrics(run_id), rows, (labels, matrix), ""
 
 
 class RunDetailScreen(Screen[None]):
@@ -206,22 +183,13 @@ class RunDetailScreen(Screen[None]):
         try:
             with self.studio.store.use() as store:
                 run = store.get_run(self.run_id)
-                data = RunData(
-                    run=run,
-                    generations=store.generations(run.id),
-                    text_metrics=store.text_metrics(run.id),
-                    run_metrics=store.run_metrics(run.id),
-                )
+                data = RunData(run=run, generations=store.generations(run.id))
+                text_metrics, rows, similarity, note = load_scores(store, run.id)
         except RunNotFoundError as exc:
             self.post_message(RunDataLoaded(None, str(exc)))
             return
-        if not data.text_metrics:
-            data.text_metrics = score_generations(data.generations)
-            data.scored_live = bool(data.text_metrics)
-        if not data.run_metrics:
-            data.run_metrics = live_set_metrics(data.generations)
-            data.sets_live = bool(data.run_metrics)
-        data.similarity = persona_similarity(data.generations)
+        data.text_metrics, data.run_metrics, data.similarity = text_metrics, rows, similarity
+        data.score_note = note
         self.post_message(RunDataLoaded(data))
 
     def on_run_data_loaded(self, message: RunDataLoaded) -> None:
@@ -270,10 +238,8 @@ class RunDetailScreen(Screen[None]):
         if names:
             select.value = "n_words" if "n_words" in names else names[0]
         self._fill_groups(data.run_metrics)
-        if data.sets_live:
-            self.query_one("#run-groups-title", Static).update(
-                "Set metrics by group (computed now; not stored)"
-            )
+        if data.score_note:
+            self.query_one("#run-metric-range", Static).update(data.score_note)
         self._fill_similarity(*data.similarity)
         gens.focus()
 
@@ -321,11 +287,10 @@ class RunDetailScreen(Screen[None]):
         ]
         self.query_one("#run-histogram", Sparkline).data = histogram(values)
         if values:
-            live = " (scored now; not stored)" if self.data.scored_live else ""
             self.query_one("#run-metric-range", Static).update(
                 f"{len(values)} texts · min {display.metric(min(values))} · "
                 f"median {display.metric(sorted(values)[len(values) // 2])} · "
-                f"max {display.metric(max(values))}{live}"
+                f"max {display.metric(max(values))}"
             )
         kept: dict[str, int] = {}
         for scored in self.data.text_metrics.values():
@@ -342,7 +307,7 @@ class RunDetailScreen(Screen[None]):
         table.clear(columns=True)
         if not rows:
             table.add_column("")
-            table.add_row("No set metrics stored for this run (studio score --run RUN).")
+            table.add_row("No set metrics: the run has no successful text.")
             return
         present = {name for row in rows for name in row["metrics"]}
         names = [name for name in SET_METRICS if name in present]
