@@ -103,8 +103,8 @@ def set_summary(
     """Every DESIGN 5.2 metric for ``texts``, with ``n_texts`` and the ``sampling`` details."""
     texts = list(texts)
     out: dict[str, Any] = {"n_texts": len(texts)}
-    for n in range(1, 5):
-        out[f"distinct_{n}"] = dv.distinct_n(texts, n)
+    for n, value in dv.distinct_ns(texts, (1, 2, 3, 4)).items():
+        out[f"distinct_{n}"] = value
     out["ngram_diversity"] = dv.ngram_diversity(texts)
     out["compression_ratio"] = dv.compression_ratio(texts)
     out["self_repetition"] = dv.self_repetition(texts)
