@@ -42,7 +42,8 @@ def yaml_round_trip() -> Any:
 
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
-    yaml.width = 100
+    # Never rewrap: a saved file keeps the lines its author wrote, however long.
+    yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
     return yaml
 

@@ -18,13 +18,36 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from studio.store.records import Generation, Run
 from studio.store.schema import migrate
 
 if TYPE_CHECKING:
     from studio.prompts import Prompt
+
+
+def _import_sqlite_utils() -> Any:
+    """Import sqlite-utils without letting it import pandas.
+
+    sqlite-utils imports pandas at module level whenever it is installed (only to accept
+    DataFrames, which we never pass), and pandas arrives with the dev and ray extras: that
+    cost 0.3-0.8 s on every first store open, in the TUI's start-up path. A ``None`` entry
+    in ``sys.modules`` makes that one import fail fast; the entry is removed again, so code
+    that really wants pandas still gets it.
+    """
+    import sys
+
+    blocked = "pandas" not in sys.modules
+    if blocked:
+        sys.modules["pandas"] = None  # type: ignore[assignment]
+    try:
+        import sqlite_utils
+    finally:
+        if blocked and sys.modules.get("pandas", 0) is None:
+            del sys.modules["pandas"]
+    return sqlite_utils
+
+
+sqlite_utils = _import_sqlite_utils()
 
 
 class RunNotFoundError(LookupError):

@@ -157,3 +157,14 @@ def test_topic_edit_that_clashes_is_refused_and_undone(tmp_path: Path) -> None:
     # The refused edits left the document as it was before each of them.
     assert [t.path for t in doc.tree.walk()][:1] == ["physics/optics"]
     assert path.read_text("utf-8") == TREE  # nothing saved yet
+
+
+def test_long_lines_are_not_rewrapped_on_save(tmp_path: Path) -> None:
+    long_audience = "curious adults " * 12
+    path = tmp_path / "kids.yaml"
+    path.write_text(PERSONA.replace("children aged 6 to 8", long_audience.strip()), "utf-8")
+    before = path.read_text("utf-8")
+    persona = load_one(path, "persona")
+    save_persona(dataclasses.replace(persona, tone="calm"))
+    after = path.read_text("utf-8")
+    assert after == before.replace("tone: warm", "tone: calm")
