@@ -23,19 +23,23 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
+from itertools import chain, repeat
 
 import numpy as np
 import numpy.typing as npt
 
 from studio.metrics.punctuation import PUNCTUATION
-from studio.metrics.script import _CJK_CLASS
+from studio.metrics.script import _CJK_CLASS, CJK_CHAR
 
 N_BANDS = 14
 ROWS_PER_BAND = 8
 N_HASHES = N_BANDS * ROWS_PER_BAND
 SHINGLE_WORDS = 5
+_TEXTS_PER_PASS = 2048  # bounds the arrays of one pass (and keeps them off fresh mmaps)
 
 _NUMBERS = re.compile(r"\d+(?:[.,،٫⎖⎗⎘]\d+)?")
 _WHITESPACE = re.compile(r"\s+")
@@ -50,10 +54,74 @@ def normalise(text: str) -> str:
     text = _NUMBERS.sub("0", text.lower())
     text = _WHITESPACE.sub(" ", text.translate(_PUNCT_TO_SPACE).strip())
     if not text.isascii():
-        text = "".join(
-            c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)
-        )
+        text = unicodedata.normalize("NFD", text).translate(_combining_marks())
     return text.strip()
+
+
+@lru_cache(maxsize=1)
+def _combining_marks() -> dict[int, None]:
+    """A ``str.translate`` table deleting every character with a non-zero combining class."""
+    return {cp: None for cp in range(sys.maxunicode + 1) if unicodedata.combining(chr(cp))}
+
+
+_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789,", b"0000000000.")
+_ASCII_PUNCT_TO_SPACE = bytes.maketrans(
+    bytes(ord(c) for c in PUNCTUATION if ord(c) < 128),
+    b" " * sum(1 for c in PUNCTUATION if ord(c) < 128),
+)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_DIGIT = re.compile(r"\d")
+_NUMBER_SEPARATORS = frozenset("،٫⎖⎗⎘")
+_PUNCTUATION_CHARS = frozenset(PUNCTUATION)
+_KEEP, _SPACE, _FULL = 0, 1, 2
+
+
+@lru_cache(maxsize=65_536)
+def _non_ascii_role(ch: str) -> int:
+    """What normalisation does to a non-ASCII character: keep it, make it a space, or
+    something only the full path reproduces (a digit or number separator, a CJK unit, a
+    character that NFD changes or that combines)."""
+    if (
+        _DIGIT.match(ch)
+        or ch in _NUMBER_SEPARATORS
+        or CJK_CHAR.match(ch)
+        or unicodedata.combining(ch)
+        or unicodedata.normalize("NFD", ch) != ch
+    ):
+        return _FULL
+    if ch in _PUNCTUATION_CHARS or ch.isspace():
+        return _SPACE
+    return _KEEP
+
+
+def units(text: str) -> list[str] | list[bytes]:
+    """The units of ``normalise(text)`` (``_UNITS.findall``), as UTF-8 ``bytes`` words when
+    byte operations reproduce them.
+
+    They do unless a non-ASCII character is a digit, a number separator, a CJK unit or is
+    changed by NFD: then the full normalisation runs. Otherwise non-ASCII punctuation and
+    spaces become spaces, and the rest works on UTF-8 bytes (no ASCII byte occurs inside a
+    multi-byte character): digit runs, and two digit runs joined by ``.`` or ``,``, become
+    ``0``; ASCII punctuation and control characters become spaces; the units are the
+    whitespace-separated words.
+    """
+    low = text.lower()
+    if not low.isascii():
+        for ch in set(_NON_ASCII.findall(low)):
+            role = _non_ascii_role(ch)
+            if role == _FULL:
+                return _UNITS.findall(normalise(text))  # type: ignore[no-any-return]
+            if role == _SPACE:
+                low = low.replace(ch, " ")
+    raw = low.encode("utf-8")
+    if len(raw.translate(None, b"0123456789")) != len(raw):
+        # the separator matters only between digits, and both separators become spaces
+        # elsewhere, so "," can stand in for "." before the left-to-right replacement
+        raw = raw.translate(_DIGITS_TO_ZERO)
+        while b"00" in raw:
+            raw = raw.replace(b"00", b"0")
+        raw = raw.replace(b"0.0", b"0")
+    return raw.translate(_ASCII_PUNCT_TO_SPACE).split()
 
 
 def _splitmix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -73,51 +141,85 @@ class MinHasher:
         # h(x) = a·x + b mod 2**32 with odd a: a permutation of the 32-bit shingle hashes
         self._a = rng.integers(0, 2**32, size=N_HASHES, dtype=np.uint32) | np.uint32(1)
         self._b = rng.integers(0, 2**32, size=N_HASHES, dtype=np.uint32)
-        self._unit_hash: dict[str, int] = {}
+        self._unit_id: dict[str | bytes, int] = {}
+        self._hash_list: list[int] = []
+        self._hashes = np.zeros(0, dtype=np.uint64)
 
-    def _hash_units(self, units: list[str]) -> npt.NDArray[np.uint64]:
-        cache = self._unit_hash
-        missing = set(units).difference(cache)
-        for u in missing:
-            cache[u] = int.from_bytes(hashlib.blake2b(u.encode(), digest_size=8).digest(), "little")
-        if len(cache) > 2_000_000:
-            self._unit_hash = {}
-        return np.fromiter((cache[u] for u in units), dtype=np.uint64, count=len(units))
+    def _unit_ids(self, all_units: list[str | bytes]) -> npt.NDArray[np.int64]:
+        """Ids of units (one per distinct unit, cached); their hashes are ``self._hashes``."""
+        if len(self._unit_id) > 2_000_000:
+            self._unit_id = {}
+            self._hash_list = []
+        index = self._unit_id
+        get = index.get
+        ids = np.fromiter(map(get, all_units, repeat(-1)), dtype=np.int64, count=len(all_units))
+        missing = np.flatnonzero(ids < 0)
+        if len(missing):
+            hashes = self._hash_list
+            for k in missing.tolist():
+                u = all_units[k]
+                uid = index.get(u)
+                if uid is None:
+                    data = u if isinstance(u, bytes) else u.encode()
+                    digest = hashlib.blake2b(data, digest_size=8).digest()
+                    uid = index[u] = len(hashes)
+                    hashes.append(int.from_bytes(digest, "little"))
+                ids[k] = uid
+            self._hashes = np.array(hashes, dtype=np.uint64)
+        return ids
 
     def shingle_hashes(self, text: str) -> npt.NDArray[np.uint32]:
         """Distinct 32-bit hashes of the text's word 5-gram shingles."""
-        norm = normalise(text)
-        units = _UNITS.findall(norm)
-        if len(units) < SHINGLE_WORDS:
-            units = [norm]
-            k = 1
-        else:
-            k = SHINGLE_WORDS
-        h = self._hash_units(units)
-        m = len(h) - k + 1
-        acc = np.zeros(m, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for i in range(k):
-                acc = (acc * _MIX) ^ h[i : i + m]
-        return np.unique((_splitmix(acc) >> _U64(32)).astype(np.uint32))
+        shingles, _ = self._shingles([text])
+        return np.unique(shingles)
 
-    def signatures(self, texts: Sequence[str], chunk: int = 16_384) -> npt.NDArray[np.uint32]:
-        """An (N, 112) array of minimum hash values."""
-        shingles = [self.shingle_hashes(t) for t in texts]
-        sizes = np.array([len(s) for s in shingles], dtype=np.int64)
-        flat = np.concatenate(shingles) if shingles else np.zeros(0, dtype=np.uint32)
-        owner = np.repeat(np.arange(len(texts)), sizes)
+    def _shingles(
+        self, texts: Sequence[str]
+    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+        """32-bit hashes of every text's shingles (repeats kept), and the text of each."""
+        unit_lists: list[list[str] | list[bytes] | list[str | bytes]] = []
+        for text in texts:
+            u = units(text)
+            if len(u) < SHINGLE_WORDS:
+                u = [normalise(text)]  # too short: one shingle, the whole normalised text
+            unit_lists.append(u)
+        lengths = np.fromiter(map(len, unit_lists), dtype=np.int64, count=len(unit_lists))
+        ids = self._unit_ids(list(chain.from_iterable(unit_lists)))
+        h = self._hashes[ids]  # read after _unit_ids, which may grow it
+        doc = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        ends = np.cumsum(lengths)[doc]
+        wide = lengths[doc] >= SHINGLE_WORDS  # texts of five units or more
+        starts = np.flatnonzero(np.where(wide, np.arange(len(doc)) + SHINGLE_WORDS <= ends, True))
+        acc = h[starts]
+        sel = np.flatnonzero(wide[starts])
+        with np.errstate(over="ignore"):
+            sub = acc[sel]
+            for i in range(1, SHINGLE_WORDS):
+                sub = (sub * _MIX) ^ h[starts[sel] + i]
+            acc[sel] = sub
+        return (_splitmix(acc) >> _U64(32)).astype(np.uint32), doc[starts]
+
+    def signatures(self, texts: Sequence[str], chunk: int = 4096) -> npt.NDArray[np.uint32]:
+        """An (N, 112) array of minimum hash values.
+
+        The minimum over a text's shingles does not change when a shingle repeats, so the
+        shingles are not deduplicated; all texts' shingles go through the hash matrix in
+        chunks of ``chunk`` rows.
+        """
         out = np.full((len(texts), N_HASHES), np.iinfo(np.uint32).max, dtype=np.uint32)
         a, b = self._a[None, :], self._b[None, :]
-        with np.errstate(over="ignore"):
-            for start in range(0, len(flat), chunk):
-                x = flat[start : start + chunk, None]
-                hv = x * a + b
-                rows = owner[start : start + chunk]
-                # rows are sorted: reduce each run of one text's shingles at once
-                cuts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-                mins = np.minimum.reduceat(hv, cuts, axis=0)
-                np.minimum.at(out, rows[cuts], mins)
+        for lo in range(0, len(texts), _TEXTS_PER_PASS):
+            flat, owner = self._shingles(texts[lo : lo + _TEXTS_PER_PASS])
+            owner += lo
+            with np.errstate(over="ignore"):
+                for start in range(0, len(flat), chunk):
+                    hv = flat[start : start + chunk, None] * a + b
+                    rows = owner[start : start + chunk]
+                    # rows are sorted: reduce each run of one text's shingles at once
+                    cuts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+                    mins = np.minimum.reduceat(hv, cuts, axis=0)
+                    docs = rows[cuts]  # distinct within a chunk
+                    out[docs] = np.minimum(out[docs], mins)
         return out
 
 
