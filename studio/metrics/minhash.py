@@ -110,7 +110,7 @@ def units(text: str) -> list[str] | list[bytes]:
         for ch in set(_NON_ASCII.findall(low)):
             role = _non_ascii_role(ch)
             if role == _FULL:
-                return _UNITS.findall(normalise(text))  # type: ignore[no-any-return]
+                return _UNITS.findall(normalise(text))
             if role == _SPACE:
                 low = low.replace(ch, " ")
     raw = low.encode("utf-8")

@@ -134,8 +134,11 @@ class NgramBatch:
         token_hash: U64Array,
         token_power: U64Array,
         token_inv_power: U64Array,
+        max_n: int = 2,
     ) -> None:
+        """``max_n``: the largest n any rule will ask for (token groups are built once)."""
         self.batch = batch
+        self.max_n = max_n
         ids = batch.ids
         self.ids = ids
         self.n = len(ids)
@@ -173,6 +176,10 @@ class NgramBatch:
         return self.cumlen[pos + n] - self.cumlen[pos]
 
     # -- exact groups of equal token sequences, n = 2 .. max(ns) ---------------------------
+    def _ensure_groups(self, max_n: int) -> None:
+        if max(getattr(self, "labels", {1: None}), default=1) < max(max_n, self.max_n):
+            self._token_groups(max(max_n, self.max_n))
+
     def _token_groups(self, max_n: int) -> None:
         """Groups of equal token n-grams within each text, for n = 2 .. ``max_n``.
 
@@ -237,8 +244,7 @@ class NgramBatch:
         ``fallback(doc, n)`` computes one text exactly; it is called only where a hash
         collision was found.
         """
-        if not hasattr(self, "labels") or max(ns) > max(self.labels, default=1):
-            self._token_groups(max(ns))
+        self._ensure_groups(max(ns))
         starts = self.batch.starts
         doc_len = np.diff(starts)
         out: dict[int, list[int]] = {}
@@ -274,8 +280,7 @@ class NgramBatch:
         """
         n_docs = self.batch.n_docs
         starts = self.batch.starts
-        if not hasattr(self, "labels") or max(ns) > max(self.labels, default=1):
-            self._token_groups(max(ns))
+        self._ensure_groups(max(ns))
         g, inv = self._glued_prefix()
         all_pos = np.arange(self.n, dtype=np.int64)
         out: dict[int, list[int]] = {}
@@ -284,7 +289,10 @@ class NgramBatch:
             valid = all_pos + n <= self.doc_end
             pos = all_pos[valid]
             with np.errstate(over="ignore"):
-                keys = (g[pos + n] - g[pos]) * inv[pos] + self.doc_key[pos]
+                poly = (g[pos + n] - g[pos]) * inv[pos]
+                # the polynomial hash keeps a change in the first characters in its low bits:
+                # mix them upwards, as the sort compares only the high bits
+                keys = (poly ^ (poly >> _U64(29))) * _MUL + self.doc_key[pos]
             ck, cp = _candidates(keys, pos, self.cuts)
             members, group, first, _ = _groups(ck, cp)
             if len(members) == 0:

@@ -159,6 +159,7 @@ class TextScorer:
             vocab.hash.array,
             vocab.power.array,
             vocab.inv_power.array,
+            max_n=max(*TOP_NGRAMS, *DUP_NGRAMS),
         )
         tokens = vocab.tokens
         ids = tb.ids
