@@ -47,6 +47,12 @@ def _runs_screen() -> Screen[Any]:
     return RunsScreen()
 
 
+def _export_screen() -> Screen[Any]:
+    from studio.tui.screens.export import ExportScreen
+
+    return ExportScreen()
+
+
 class LibraryLoaded(Message):
     """The library folder was (re)loaded in a worker."""
 
@@ -72,12 +78,14 @@ class StudioApp(App[None]):
         "library": _library_screen,
         "preview": _preview_screen,
         "runs": _runs_screen,
+        "export": _export_screen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="app.help"),
         Binding("f2", "switch_mode('library')", "Library", id="app.library"),
         Binding("f3", "switch_mode('preview')", "Preview", id="app.preview"),
         Binding("f4", "switch_mode('runs')", "Runs", id="app.runs"),
+        Binding("f5", "switch_mode('export')", "Export", show=False, id="app.export"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
     ]
 
@@ -194,6 +202,7 @@ class StudioApp(App[None]):
         yield SystemCommand("go: library", "Personas, topic trees and styles", self._go("library"))
         yield SystemCommand("go: preview", "Try models side by side", self._go("preview"))
         yield SystemCommand("go: runs", "Browse, search and compare runs", self._go("runs"))
+        yield SystemCommand("go: export", "Mix runs and files into a dataset", self._go("export"))
         yield SystemCommand("app: help", "Keys and how this screen works", self.action_help)
         yield SystemCommand("library: reload", "Read the library folder again", self.reload_library)
         commands = getattr(screen, "palette_commands", None)
