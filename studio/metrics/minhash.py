@@ -44,6 +44,7 @@ _TEXTS_PER_PASS = 2048  # bounds the arrays of one pass (and keeps them off fres
 _NUMBERS = re.compile(r"\d+(?:[.,،٫⎖⎗⎘]\d+)?")
 _WHITESPACE = re.compile(r"\s+")
 _PUNCT_TO_SPACE = str.maketrans(PUNCTUATION, " " * len(PUNCTUATION))
+_PUNCT_RE = re.compile("[" + "".join(re.escape(c) for c in PUNCTUATION) + "]")
 _UNITS = re.compile(f"[{_CJK_CLASS}]|[^\\s{_CJK_CLASS}]+")
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _U64 = np.uint64
@@ -52,16 +53,32 @@ _U64 = np.uint64
 def normalise(text: str) -> str:
     """datatrove's ``simplify_text`` with its default ``TextNormConfig``."""
     text = _NUMBERS.sub("0", text.lower())
-    text = _WHITESPACE.sub(" ", text.translate(_PUNCT_TO_SPACE).strip())
+    if text.isascii():
+        text = text.translate(_PUNCT_TO_SPACE)
+    else:  # str.translate looks every character up in a dict: a regex is faster here
+        text = _PUNCT_RE.sub(" ", text)
+    text = _WHITESPACE.sub(" ", text.strip())
+    if not text.isascii() and not unicodedata.is_normalized("NFD", text):
+        text = unicodedata.normalize("NFD", text)
     if not text.isascii():
-        text = unicodedata.normalize("NFD", text).translate(_combining_marks())
+        text = _combining_marks().sub("", text)
     return text.strip()
 
 
 @lru_cache(maxsize=1)
-def _combining_marks() -> dict[int, None]:
-    """A ``str.translate`` table deleting every character with a non-zero combining class."""
-    return {cp: None for cp in range(sys.maxunicode + 1) if unicodedata.combining(chr(cp))}
+def _combining_marks() -> re.Pattern[str]:
+    """A pattern matching every character with a non-zero combining class."""
+    ranges: list[str] = []
+    start = prev = -2
+    for cp in range(sys.maxunicode + 1):
+        if unicodedata.combining(chr(cp)):
+            if cp != prev + 1:
+                if start >= 0:
+                    ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(prev))}")
+                start = cp
+            prev = cp
+    ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(prev))}")
+    return re.compile("[" + "".join(ranges) + "]")
 
 
 _DIGITS_TO_ZERO = bytes.maketrans(b"0123456789,", b"0000000000.")
@@ -208,12 +225,16 @@ class MinHasher:
         """
         out = np.full((len(texts), N_HASHES), np.iinfo(np.uint32).max, dtype=np.uint32)
         a, b = self._a[None, :], self._b[None, :]
+        buffer = np.empty((chunk, N_HASHES), dtype=np.uint32)  # reused: no fresh pages
         for lo in range(0, len(texts), _TEXTS_PER_PASS):
             flat, owner = self._shingles(texts[lo : lo + _TEXTS_PER_PASS])
             owner += lo
             with np.errstate(over="ignore"):
                 for start in range(0, len(flat), chunk):
-                    hv = flat[start : start + chunk, None] * a + b
+                    x = flat[start : start + chunk, None]
+                    hv = buffer[: len(x)]
+                    np.multiply(x, a, out=hv)
+                    np.add(hv, b, out=hv)
                     rows = owner[start : start + chunk]
                     # rows are sorted: reduce each run of one text's shingles at once
                     cuts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
