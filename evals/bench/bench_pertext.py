@@ -58,6 +58,27 @@ def ours_rate(texts: list[str], repeats: int) -> float:
     return len(texts) / median_time(run, repeats)
 
 
+def floor_us(texts: list[str], repeats: int) -> dict[str, float]:
+    """Per-text cost of steps no implementation of DESIGN 5.1 can skip, one at a time."""
+    import zlib
+
+    steps = {
+        "zlib.compress(level 9) for compression_ratio (exact bytes)": lambda: [
+            zlib.compress(t.encode(), 9) for t in texts
+        ],
+        "text.split() (word chunks)": lambda: [t.split() for t in texts],
+        "splitlines() + split('\\n') (the reference's line splits)": lambda: [
+            (t.splitlines(), t.split("\n")) for t in texts
+        ],
+        "one dict per text with the 31 metric values": lambda: [
+            dict.fromkeys(range(31), 0.0) for _ in texts
+        ],
+    }
+    out = {name: median_time(fn, repeats) / len(texts) * 1e6 for name, fn in steps.items()}
+    out["sum"] = sum(out.values())
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=4000)
@@ -72,6 +93,12 @@ def main() -> None:
     ours = ours_rate(texts, args.repeats)
     print(f"studio.metrics (all 5.1 metrics + 4 filters): {ours:,.0f} texts/s")
     print(f"ratio: {ours / ref:.1f}x (target >= 50x)")
+    floor = floor_us(texts, args.repeats)
+    budget = 1e6 / (50 * ref)
+    print(f"target budget at 50x: {budget:,.0f} us/text; ours {1e6 / ours:,.0f} us/text")
+    print("floor: steps every scorer must take per text, timed alone (us/text):")
+    for name, us in floor.items():
+        print(f"  {name:58s} {us:7.1f}")
     print("linear growth (ours, fresh scorer each size, warm rules):")
     for k in (1, 2, 4):
         sub = prose_texts(args.n * k // 4, seed=k)

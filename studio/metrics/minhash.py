@@ -53,10 +53,8 @@ _U64 = np.uint64
 def normalise(text: str) -> str:
     """datatrove's ``simplify_text`` with its default ``TextNormConfig``."""
     text = _NUMBERS.sub("0", text.lower())
-    if text.isascii():
-        text = text.translate(_PUNCT_TO_SPACE)
-    else:  # str.translate looks every character up in a dict: a regex is faster here
-        text = _PUNCT_RE.sub(" ", text)
+    # str.translate looks every non-ASCII character up in a dict: a regex is faster there
+    text = text.translate(_PUNCT_TO_SPACE) if text.isascii() else _PUNCT_RE.sub(" ", text)
     text = _WHITESPACE.sub(" ", text.strip())
     if not text.isascii() and not unicodedata.is_normalized("NFD", text):
         text = unicodedata.normalize("NFD", text)
