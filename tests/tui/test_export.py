@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from textual.widgets import Input, OptionList, SelectionList
+from rich.console import Console
+from textual.widgets import Input, OptionList, SelectionList, Static
 
 from studio.mix import load_recipe
 from studio.mix.plan import measure_source
 from studio.tui.app import StudioApp
-from studio.tui.screens.export import ExportScreen
+from studio.tui.screens.export import ExportProgress, ExportScreen, manifest_summary
 from studio.tui.screens.help import HelpScreen
 from studio.tui.widgets.mixture_bars import MixtureBars
 from tests.mix.test_export import prose
 from tests.tui.conftest import TEXTS_A, TEXTS_B, seed_run, settle
+
+if TYPE_CHECKING:
+    from textual.message import Message
 
 SIZE = (120, 40)
 
@@ -41,7 +47,8 @@ async def test_two_sources_proportions_export_and_saved_recipe(
     recipe_path.parent.mkdir()
 
     app = StudioApp(db_path=db, library_dir=library_copy, start_mode="runs")
-    async with app.run_test(size=SIZE) as pilot:
+    seen: list[Message] = []
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
         await settle(app, pilot)
         await pilot.press("f5")
         await settle(app, pilot)
@@ -123,8 +130,26 @@ async def test_two_sources_proportions_export_and_saved_recipe(
         removed = sum(s["removed"] for s in manifest["stages"])
         available = sum(s["available_docs"] for s in manifest["sources"])
         assert removed + available == 3 + 12
-        summary = screen.query_one("#ex-summary").source  # type: ignore[attr-defined]
-        assert f"Wrote {totals['docs']:,} documents" in summary
+        assert not screen.query_one("#ex-summary-box").has_class("-hidden")
+        console = Console(width=100, record=True, file=io.StringIO())
+        console.print(manifest_summary(manifest, out))
+        summary = console.export_text()
+        assert f"Wrote {totals['docs']:,} documents, {totals['tokens']:,} tokens" in summary
+        assert f"⚠ {by_source['textbooks']['deficit_tokens']:,}" in summary
+
+        # The progress bar was fed stage by stage, ending with the shards written.
+        stages = [m.stage for m in seen if isinstance(m, ExportProgress)]
+        assert stages[0] == "read" and stages[-1] == "write" and "tokens" in stages
+
+        # Escape before the export starts writing stops it and leaves the last export alone.
+        before = {p.name: p.read_bytes() for p in out.iterdir()}
+        # Both on this tick: the worker's thread cannot have started yet.
+        screen.action_run_export()
+        screen.action_cancel_export()
+        await settle(app, pilot)
+        assert not screen.exporting
+        assert "cancelled" in str(screen.query_one("#ex-status", Static).render())
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
         # Save: the file loads with the same sources and weights, paths relative to it.
         await pilot.press("ctrl+s")

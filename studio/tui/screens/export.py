@@ -14,6 +14,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
 from textual import on, work
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
@@ -151,33 +154,34 @@ def _error_lines(exc: Exception, with_place: bool) -> list[str]:
     return [f"{type(exc).__name__}: {exc}"]
 
 
-def manifest_summary(manifest: dict[str, Any], out_dir: Path) -> str:
-    """The manifest as the person who asked for it wants to read it: asked, delivered, removed."""
-    rows = [
-        "| source | read | asked tok | delivered docs | delivered tok | deficit |",
-        "|---|--:|--:|--:|--:|--:|",
-    ]
+def manifest_summary(manifest: dict[str, Any], out_dir: Path) -> Group:
+    """The manifest as the person who asked for it reads it: asked, delivered, removed."""
+    table = Table(box=None, padding=(0, 1), header_style="bold")
+    for column in ("source", "read", "asked tok", "docs", "tokens", "deficit"):
+        table.add_column(column, justify="left" if column == "source" else "right")
     for s in manifest["sources"]:
-        asked = "all" if s["asked_tokens"] is None else f"{s['asked_tokens']:,}"
-        deficit = f"⚠ {s['deficit_tokens']:,}" if s["deficit_tokens"] else ""
-        rows.append(
-            f"| {s['name']} | {s['read_docs']:,} | {asked} | {s['delivered_docs']:,} "
-            f"| {s['delivered_tokens']:,} | {deficit} |"
+        table.add_row(
+            s["name"],
+            f"{s['read_docs']:,}",
+            "all" if s["asked_tokens"] is None else f"{s['asked_tokens']:,}",
+            f"{s['delivered_docs']:,}",
+            f"{s['delivered_tokens']:,}",
+            Text(f"⚠ {s['deficit_tokens']:,}", style="bold") if s["deficit_tokens"] else "",
         )
-    removed = [
-        f"- **{st['stage']}** removed {st['removed']:,} ({st['removed_tokens']:,} tok): "
-        + ", ".join(f"{k} ×{v}" for k, v in st["reasons"].items())
-        for st in manifest["stages"]
-        if st["removed"]
-    ]
     totals = manifest["totals"]
-    return (
-        f"**Wrote {totals['docs']:,} documents, {totals['tokens']:,} tokens in "
-        f"{totals['shards']} shard(s)** to `{out_dir}`\n\n"
-        + "\n".join(rows)
-        + "\n\n"
-        + ("\n".join(removed) if removed else "Nothing was removed.")
+    head = Text.assemble(
+        (f"Wrote {totals['docs']:,} documents, {totals['tokens']:,} tokens", "bold"),
+        f" in {totals['shards']} shard(s) to {out_dir}",
     )
+    removed = Text()
+    for stage in manifest["stages"]:
+        if stage["removed"]:
+            reasons = ", ".join(f"{k} ×{v}" for k, v in stage["reasons"].items())
+            removed.append(f"{stage['stage']}", "bold")
+            removed.append(
+                f" removed {stage['removed']:,} ({stage['removed_tokens']:,} tok): {reasons}\n"
+            )
+    return Group(head, Text(), table, Text(), removed or Text("Nothing was removed."))
 
 
 class SourceList(OptionList):
@@ -225,7 +229,8 @@ class ExportScreen(Screen[None]):
         self.draft = RecipeDraft(near_threshold="0.8")
         self.current: int | None = None
         self.recipe: Recipe | None = None
-        self.errors: list[str] = []
+        self.errors: list[str] = []  # the form's, from the recipe checker
+        self.notes: list[str] = []  # a recipe file that did not open or save, a failed export
         self.version = 0
         self.keys: dict[str, Any] = {}
         self.supply: dict[Any, SourceSupply] = {}
@@ -310,12 +315,12 @@ class ExportScreen(Screen[None]):
                         id="ex-format",
                     )
                     yield Select(
-                        [("no compression", "none"), ("gzip", "gzip")],
+                        [("plain", "none"), ("gzip", "gzip")],
                         value=d.compression,
                         allow_blank=False,
                         id="ex-compression",
                     )
-                    yield Label("Docs per shard")
+                    yield Label("shard docs")
                     yield Input(d.shard_docs, id="ex-shard-docs")
                 yield Static("Proportions", classes="section-title")
                 yield Markdown(EMPTY_HINT, id="ex-empty")
@@ -325,7 +330,7 @@ class ExportScreen(Screen[None]):
                     yield Label("", id="ex-stage")
                     yield ProgressBar(show_eta=False, id="ex-progress")
                 with VerticalScroll(id="ex-summary-box", classes="-hidden"):
-                    yield Markdown("", id="ex-summary")
+                    yield Static("", id="ex-summary")
         yield Static("", id="ex-status", classes="status-line")
         yield Footer()
 
@@ -448,6 +453,7 @@ class ExportScreen(Screen[None]):
                 self.recheck()  # relative paths follow the recipe's folder
             return
         self._read_form()
+        self.notes = []
         source = self._source()
         if source is not None and self.current is not None:
             sources = self.query_one("#ex-sources", SourceList)
@@ -500,7 +506,7 @@ class ExportScreen(Screen[None]):
         self.recipe = message.recipe
         self.errors = message.errors
         self.keys = message.keys
-        self._show_errors(self.errors)
+        self._show_errors()
         if self.recipe is not None:
             for source in self.recipe.sources:
                 key = self.keys[source.name]
@@ -555,7 +561,10 @@ class ExportScreen(Screen[None]):
         )
         self._status()
 
-    def _show_errors(self, errors: list[str]) -> None:
+    def _show_errors(self, notes: list[str] | None = None) -> None:
+        if notes is not None:
+            self.notes = notes
+        errors = [*self.notes, *self.errors]
         box = self.query_one("#ex-errors", Static)
         box.update("\n".join(f"✗ {e}" for e in errors))
         box.set_class(not errors, "-hidden")
@@ -657,12 +666,14 @@ class ExportScreen(Screen[None]):
             self.notify(f"{message.path} has problems", title=f"export: {message.action}",
                         severity="error")  # fmt: skip
             return
+        self._show_errors([])
         if message.action == "open" and message.draft is not None:
             self.draft = message.draft
             self.current = 0 if self.draft.sources else None
             self._fill_form()
             self.recheck()
-        self.notify(f"{message.path}", title=f"export: recipe {message.action}d")
+        done = "opened" if message.action == "open" else "saved"
+        self.notify(f"{message.path}", title=f"export: recipe {done}")
 
     # -- actions: the export ---------------------------------------------------------------------
 
@@ -678,7 +689,7 @@ class ExportScreen(Screen[None]):
             return
         self._read_form()
         if self.recipe is None:
-            self._show_errors(self.errors or ["Add a source first (ctrl+n or ctrl+f)."])
+            self._show_errors([] if self.errors else ["Add a source first (ctrl+n or ctrl+f)."])
             return
         self._stop.clear()
         self.exporting = True
@@ -750,7 +761,7 @@ class ExportScreen(Screen[None]):
         self._show_errors([])
         box = self.query_one("#ex-summary-box")
         box.remove_class("-hidden")
-        self.query_one("#ex-summary", Markdown).update(
+        self.query_one("#ex-summary", Static).update(
             manifest_summary(message.manifest, message.out_dir)
         )
         totals = message.manifest["totals"]

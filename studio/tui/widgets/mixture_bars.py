@@ -52,7 +52,7 @@ class MixtureBars(Static):
             text.append("▒" * short, style("mixture-bars--short"))
             text.append("░" * (BAR_WIDTH - filled), style("mixture-bars--rest"))
             text.append(f" {'' if plan.share is None else f'{share:.0%}':>4}\n")
-            detail = f"{'':{NAME_WIDTH}} asked {_count(plan.asked_tokens)} tok · "
+            detail = f"  asked {_count(plan.asked_tokens)} · "
             if plan.name in problems:
                 text.append(detail, style("mixture-bars--detail"))
                 text.append(f"⚠ {problems[plan.name]}\n", style("mixture-bars--warning"))
