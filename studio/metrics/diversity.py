@@ -317,6 +317,73 @@ def rougel_f1(a: Sequence[str], b: Sequence[str]) -> float:
     return 2 * p * r / (p + r)
 
 
+def rougel_matrix(tokens: Sequence[Sequence[str]]) -> np.ndarray:
+    """ROUGE-L F1 for every pair ``i < j`` (upper triangle; the rest is 0).
+
+    Bit-parallel LCS (Hyyrö 2004) for many patterns at once: all texts are packed into one
+    integer, text ``i`` in its own field of ``len(i)`` bits plus a guard bit that catches the
+    field's carry, so one pass over text ``j``'s tokens updates the LCS state against every
+    earlier text together. Each field then holds what :func:`lcs_length` computes for that
+    pair, and :func:`rougel_f1`'s formula gives the same floats.
+    """
+    m = len(tokens)
+    out = np.zeros((m, m))
+    if m < 2:
+        return out
+    lengths = np.array([len(t) for t in tokens], dtype=np.int64)
+    offsets = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(lengths + 1, out=offsets[1:])
+    n_bytes = int(offsets[-1]) // 8 + 1
+    # every (token, bit) occurrence, grouped by token, turned into one packed mask per token
+    vocab: dict[str, int] = {}
+    ids = np.fromiter(
+        (vocab.setdefault(t, len(vocab)) for toks in tokens for t in toks),
+        dtype=np.int64,
+        count=int(lengths.sum()),
+    )
+    text_of = np.repeat(np.arange(m), lengths)
+    within = np.arange(len(ids)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    bits = offsets[:-1][text_of] + within  # text i's tokens, then its guard bit
+    order = np.argsort(ids, kind="stable")
+    ids_sorted, bits_sorted = ids[order], bits[order]
+    cuts = np.flatnonzero(np.r_[True, ids_sorted[1:] != ids_sorted[:-1]])
+    masks: dict[str, int] = {}
+    names = list(vocab)
+    for k, start in enumerate(cuts.tolist()):
+        end = int(cuts[k + 1]) if k + 1 < len(cuts) else len(ids_sorted)
+        buf = np.zeros(n_bytes, dtype=np.uint8)
+        b = bits_sorted[start:end]
+        np.bitwise_or.at(buf, b >> 3, (1 << (b & 7)).astype(np.uint8))
+        masks[names[int(ids_sorted[start])]] = int.from_bytes(buf.tobytes(), "little")
+    data = np.zeros(int(offsets[-1]), dtype=np.uint8)
+    data[bits] = 1
+    all_data = int.from_bytes(np.packbits(data, bitorder="little").tobytes(), "little")
+    get = masks.get
+    for j in range(1, m):
+        if not lengths[j]:
+            continue
+        full = all_data & ((1 << int(offsets[j])) - 1)  # fields of texts 0 .. j-1
+        v = full
+        for tok in tokens[j]:
+            mask = get(tok)
+            if mask:
+                u = v & mask
+                v = ((v + u) | (v - u)) & full
+        field_bits = np.unpackbits(
+            np.frombuffer(v.to_bytes(int(offsets[j]) // 8 + 1, "little"), dtype=np.uint8),
+            bitorder="little",
+        )[: int(offsets[j])]
+        ones = np.add.reduceat(field_bits, offsets[:j]) if j else np.zeros(0)
+        lcs = (lengths[:j] - ones).tolist()
+        len_j = int(lengths[j])
+        row = out[:, j]
+        for i, (c, len_i) in enumerate(zip(lcs, lengths[:j].tolist(), strict=True)):
+            if c:
+                p, r = c / len_j, c / len_i
+                row[i] = 2 * p * r / (p + r)
+    return out
+
+
 def pair_rougel(tokens: Sequence[Sequence[str]], pairs: np.ndarray) -> np.ndarray:
     """ROUGE-L F1 for each (i, j) row of ``pairs``."""
     return np.array([rougel_f1(tokens[i], tokens[j]) for i, j in pairs.tolist()], dtype=float)
@@ -324,21 +391,40 @@ def pair_rougel(tokens: Sequence[Sequence[str]], pairs: np.ndarray) -> np.ndarra
 
 # --- Vendi score over n-gram kernels --------------------------------------------------------
 def ngram_kernel(texts: Sequence[str], ns: Sequence[int] = (1, 2, 3, 4)) -> np.ndarray:
-    """Mean over ``ns`` of the cosine similarity matrix of n-gram count vectors."""
+    """Mean over ``ns`` of the cosine similarity matrix of n-gram count vectors.
+
+    Each n-gram's column is numbered in order of first appearance and the (text, n-gram,
+    count) triplets are listed by column, then text: the same sums in the same order as
+    counting each text's n-grams one by one.
+    """
     m = len(texts)
     toks = [t.split() for t in texts]
+    ids, vocab = _token_ids([t for tk in toks for t in tk])
+    lengths = np.array([len(tk) for tk in toks], dtype=np.int64)
+    doc = np.repeat(np.arange(m, dtype=np.int64), lengths)
+    end = np.cumsum(lengths)[doc]
+    pos = np.arange(len(ids), dtype=np.int64)
+    rank, n_ranks = ids, max(1, vocab)
+    rank_at = ids
     k_sum = np.zeros((m, m))
-    for n in ns:
-        vocab: dict[tuple[str, ...], int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[int] = []
-        for i, t in enumerate(toks):
-            for g, c in Counter(_ngrams(t, n)).items():
-                rows.append(i)
-                cols.append(vocab.setdefault(g, len(vocab)))
-                vals.append(c)
-        k_sum += _cosine_from_triplets(m, np.array(rows), np.array(cols), np.array(vals, float))
+    for n in range(1, max(ns) + 1):
+        if n > 1:
+            pos = pos[pos + n <= end[pos]]
+            key = rank_at[pos] * max(1, vocab) + ids[pos + n - 1]
+            rank, n_ranks = _dense_ranks(key, n_ranks * max(1, vocab))
+            rank_at = np.full(len(ids), -1, dtype=np.int64)
+            rank_at[pos] = rank
+        if n not in ns or len(pos) == 0:
+            continue
+        first = np.full(n_ranks, len(ids), dtype=np.int64)
+        np.minimum.at(first, rank, pos)
+        col_of_rank = np.empty(n_ranks, dtype=np.int64)
+        col_of_rank[np.argsort(first, kind="stable")] = np.arange(n_ranks)
+        key = np.sort(col_of_rank[rank] * m + doc[pos])
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        counts = np.diff(np.append(starts, len(key)))
+        cols, rows = np.divmod(key[starts], m)
+        k_sum += _cosine_from_triplets(m, rows, cols, counts.astype(float))
     return k_sum / len(ns)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 import realprose
@@ -95,3 +97,22 @@ def test_comparison_finds_a_real_shift_and_corrects_for_many_metrics() -> None:
     perm = {r.metric: r for r in compare_sets(a, b, test="permutation")}
     assert perm["x"].p_value < 0.01
     assert holm_adjust([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+
+
+def test_packed_rougel_and_kernel_match_the_pairwise_definitions() -> None:
+    texts = [t[:900] for t in realprose.pydoc_topics()[:25]] + ["", "a b a b", "b a"]
+    tokens = [dv.rouge_tokens(t) for t in texts]
+    i, j = np.triu_indices(len(texts), k=1)
+    matrix = dv.rougel_matrix(tokens)
+    assert np.array_equal(matrix[i, j], dv.pair_rougel(tokens, np.stack([i, j], axis=1)))
+    # the kernel: cosine of n-gram count vectors, n = 1..4, checked pair by pair
+    kernel = dv.ngram_kernel(texts)
+    for a, b in [(0, 1), (3, 7), (25, 26), (26, 27), (5, 5)]:
+        sims = []
+        for n in (1, 2, 3, 4):
+            ca = Counter(dv._ngrams(texts[a].split(), n))
+            cb = Counter(dv._ngrams(texts[b].split(), n))
+            dot = sum(v * cb[g] for g, v in ca.items())
+            norm = np.sqrt(sum(v * v for v in ca.values()) * sum(v * v for v in cb.values()))
+            sims.append(dot / norm if norm else 0.0)
+        assert kernel[a, b] == pytest.approx(np.mean(sims), abs=1e-12)
