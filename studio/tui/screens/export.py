@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
     from studio.mix.draft import RecipeDraft, SourceDraft
     from studio.mix.plan import SourcePlan, SourceSupply
-    from studio.mix.recipe import Recipe
+    from studio.mix.recipe import Recipe, Source
     from studio.store import Run
     from studio.tui.app import StudioApp
 
@@ -270,7 +270,8 @@ class ExportScreen(Screen[None]):
                         yield SelectionList[str](id="ex-src-runs")
                         for wid, field in SOURCE_LISTS.items():
                             yield Label(field.capitalize())
-                            yield Input(placeholder="any (comma-separated)", id=wid)
+                            hint = "any, or a path: its subtree" if field == "topics" else "any"
+                            yield Input(placeholder=hint, id=wid)
                     with Vertical(id="ex-file"):
                         yield Label("File (JSONL or Parquet)")
                         yield Input(placeholder="relative to the recipe's folder", id="ex-src-path")
@@ -497,7 +498,12 @@ class ExportScreen(Screen[None]):
         except RecipeError as exc:
             self.post_message(DraftChecked(version, None, _error_lines(exc, False), {}))
             return
-        keys = {s.name: supply_key(s, recipe.tokenizer) for s in recipe.sources}
+        # Stored sources read the recipe's own database when it names one, as the export does.
+        db = str(recipe.db) if recipe.db else None
+        keys = {
+            s.name: (None if s.external else db, supply_key(s, recipe.tokenizer))
+            for s in recipe.sources
+        }
         self.post_message(DraftChecked(version, recipe, [], keys))
 
     def on_draft_checked(self, message: DraftChecked) -> None:
@@ -513,11 +519,11 @@ class ExportScreen(Screen[None]):
                 if key in self.supply or key in self.supply_errors or key in self.counting:
                     continue
                 self.counting.add(key)
-                self.measure(source, key, self.recipe.tokenizer)
+                self.measure(source, key, self.recipe.tokenizer, self.recipe.db)
         self.show_plan()
 
     @work(thread=True, group="export-measure")
-    def measure(self, source: Any, key: Any, tokenizer: str) -> None:
+    def measure(self, source: Source, key: Any, tokenizer: str, db: Path | None) -> None:
         """Count one source's documents and tokens (the texts are read under the store lock,
         counted outside it)."""
         from studio.mix.plan import count_supply, read_texts
@@ -525,6 +531,11 @@ class ExportScreen(Screen[None]):
         try:
             if source.external:
                 texts, problems = read_texts(source, None)
+            elif db is not None and db != self.studio.db_path.absolute():
+                from studio.store import Store
+
+                with Store(db) as store:
+                    texts, problems = read_texts(source, store)
             else:
                 with self.studio.store.use() as store:
                     texts, problems = read_texts(source, store)
@@ -592,6 +603,15 @@ class ExportScreen(Screen[None]):
         if message.error:
             self.notify(message.error, title="export: runs not loaded", severity="error")
         self.runs = message.runs
+        from studio.tui.screens.runs import spec_list
+
+        # What the stored runs were made of, as a hint for the filters.
+        for wid, name in SOURCE_LISTS.items():
+            if name == "topics":
+                continue
+            seen = sorted({v for run in self.runs for v in spec_list(run, name)})
+            hint = f"any, e.g. {', '.join(seen)}" if seen else "any (comma-separated)"
+            self.query_one(f"#{wid}", Input).placeholder = hint
         source = self._source()
         if source is not None and not source.external:
             self._fill_runs(source)
