@@ -10,7 +10,9 @@ had streamed as cancelled generations.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import gc
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -140,6 +142,24 @@ async def run_preview(
         await asyncio.gather(*preview.writes)
         await asyncio.to_thread(set_status, status)
     callbacks.finished(summary, "")
+
+
+@contextlib.contextmanager
+def full_collections_paused() -> Iterator[None]:
+    """Keep the cyclic collector to its young generations while samples stream.
+
+    Streaming allocates fast, and every few hundred ms the collector ran a full pass over the
+    app's (unfrozen) heap: 70-300 ms with the GIL held, the longest frame gaps measured in
+    ``evals/bench/bench_tui.py``. Young collections (a few ms) still run, so short-lived
+    cycles are freed; objects that survive them wait for the first full pass after the run.
+    Textual pauses the collector during smooth scrolling for the same reason.
+    """
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(young, middle, 1_000_000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(young, middle, old)
 
 
 def job_title(job: Job, several_personas: bool) -> str:

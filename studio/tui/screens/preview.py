@@ -380,14 +380,15 @@ class PreviewScreen(Screen[None]):
 
     @work(exclusive=True, group="preview-run", exit_on_error=False)
     async def stream(self, preview: PreviewRun) -> None:
-        from studio.tui.generation import PreviewCallbacks, run_preview
+        from studio.tui.generation import PreviewCallbacks, full_collections_paused, run_preview
 
         library = self.studio.library
         assert library is not None
         callbacks = PreviewCallbacks(
             planned=self.build_panes, event=self.on_run_event, finished=self.run_finished
         )
-        await run_preview(preview, library, self.studio.store, callbacks)
+        with full_collections_paused():
+            await run_preview(preview, library, self.studio.store, callbacks)
 
     async def build_panes(self, prepared: PreparedRun) -> None:
         from studio.tui.generation import job_title

@@ -1,8 +1,9 @@
 """One streaming sample: its text, its numbers and its badges.
 
 Deltas are buffered and drawn by ``flush()``, which the screen calls on a ~50 ms timer: one
-refresh per pane per tick however fast the tokens come. The pane follows the end of the text
-only while the user has not scrolled up (as elia does).
+append per pane per tick however fast the tokens come. The text is a ``StreamText``, which
+re-wraps and repaints only its last lines; it follows the end of the text only while the user
+has not scrolled up (as elia does).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from studio.tui import display
+from studio.tui.widgets.stream_text import StreamText
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -39,8 +41,7 @@ class SamplePane(Vertical):
         yield Static(self.title_text, classes="sample-title")
         yield Static("waiting…", classes="sample-stats")
         yield Static("", classes="sample-badges -hidden")
-        with VerticalScroll(classes="sample-scroll"):
-            yield Static("", classes="sample-body")
+        yield StreamText(classes="sample-scroll sample-body")
 
     def set_state(self, state: str) -> None:
         self.state = state
@@ -64,12 +65,9 @@ class SamplePane(Vertical):
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        self.text += "".join(pending)
-        scroll = self.query_one(".sample-scroll", VerticalScroll)
-        at_bottom = scroll.scroll_y >= scroll.max_scroll_y - 1
-        self.query_one(".sample-body", Static).update(Text(self.text))
-        if at_bottom:
-            scroll.scroll_end(animate=False, immediate=False)
+        delta = "".join(pending)
+        self.text += delta
+        self.query_one(StreamText).append(delta)
         words = len(self.text.split())
         # One line either way: no layout pass needed.
         self.query_one(".sample-stats", Static).update(f"streaming… {words} words", layout=False)
@@ -78,13 +76,13 @@ class SamplePane(Vertical):
         self.query_one(".sample-stats", Static).update(f"retry in {delay:.1f}s: {message}")
         self.text = ""
         self._pending.clear()
-        self.query_one(".sample-body", Static).update("")
+        self.query_one(StreamText).clear()
 
     def finished(self, generation: Generation) -> None:
         self.flush()
         if generation.text is not None and generation.text != self.text:
             self.text = generation.text
-            self.query_one(".sample-body", Static).update(Text(self.text))
+            self.query_one(StreamText).set_text(self.text)
         state = {"ok": "done", "error": "failed", "cancelled": "cancelled"}[generation.status]
         self.set_state(state)
         stats = [
