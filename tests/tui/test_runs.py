@@ -21,6 +21,9 @@ async def test_empty_database_says_what_to_do(tmp_path: Path, library_copy: Path
         empty = app.screen.query_one("#runs-empty", Markdown)
         assert empty.display and not empty.has_class("-hidden")
         assert "No runs yet" in empty.source
+        # The suggested commands must be ones that work: a topic path, not a tree id.
+        assert "--topic physics/mechanics/newtons-laws" in empty.source
+        assert "studio --db sample_runs/studio.db" in empty.source
         assert app.screen.query_one("#runs-table").has_class("-hidden")
     assert (tmp_path / "empty.db").exists()
 

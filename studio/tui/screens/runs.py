@@ -30,8 +30,9 @@ This database has no runs. A run is a set of texts generated from personas × to
 2. **F3 Preview**: pick a persona, a topic, a style and up to 4 models, and press **ctrl+j**
    to stream samples side by side (`offline/default` needs no network). Each preview is
    stored as a run and shows up here.
-3. Or from a shell: `studio generate --persona college --topic physics --style textbook-academic
-   --model offline/default -n 5`
+3. Or from a shell: `studio generate --persona college --topic physics/mechanics/newtons-laws
+   --style textbook-academic --model offline/default -n 5`
+4. Or look around the shipped sample runs: `studio --db sample_runs/studio.db`
 
 Press **ctrl+p** for every action, **F1** for help.
 """
