@@ -254,29 +254,43 @@ def band_keys(signatures: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
 
 
 def near_duplicate_clusters(signatures: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
-    """Cluster label per text (the smallest member index); texts sharing any bucket meet."""
+    """Cluster label per text (the smallest member index); texts sharing any bucket meet.
+
+    Connected components by label propagation: every bucket of two or more texts takes the
+    smallest label among its members, labels jump to their label's label, until nothing
+    changes. At that point a component has one label, its smallest index.
+    """
     n = signatures.shape[0]
-    parent = np.arange(n)
-
-    def find(x: int) -> int:
-        root = x
-        while parent[root] != root:
-            root = int(parent[root])
-        while parent[x] != root:
-            parent[x], x = root, int(parent[x])
-        return root
-
+    labels = np.arange(n, dtype=np.int64)
     keys = band_keys(signatures)
+    buckets: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
     for band in range(N_BANDS):
         col = keys[:, band]
         order = np.argsort(col, kind="stable")
-        sorted_keys = col[order]
-        same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])
-        for k in same.tolist():
-            ra, rb = find(int(order[k])), find(int(order[k + 1]))
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    return np.array([find(i) for i in range(n)], dtype=np.int64)
+        sk = col[order]
+        starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
+        sizes = np.diff(np.append(starts, n))
+        shared = sizes > 1
+        if not shared.any():
+            continue
+        members = order[np.repeat(shared, sizes)]  # texts in buckets of two or more
+        kept = sizes[shared]
+        buckets.append((members, np.cumsum(kept) - kept))
+    while buckets:
+        before = labels.copy()
+        for members, starts in buckets:
+            lab = labels[members]
+            low = np.minimum.reduceat(lab, starts)
+            sizes = np.diff(np.append(starts, len(members)))
+            labels[members] = np.minimum(lab, np.repeat(low, sizes))
+        while True:
+            jumped = labels[labels]
+            if np.array_equal(jumped, labels):
+                break
+            labels = jumped
+        if np.array_equal(labels, before):
+            break
+    return labels
 
 
 def near_dup_frac_from_labels(labels: npt.NDArray[np.int64]) -> float:

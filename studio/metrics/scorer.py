@@ -51,7 +51,7 @@ TokenCounter = Callable[[str], int]
 BatchTokenCounter = Callable[[list[str]], list[int]]
 
 FILTER_NAMES = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
-_BATCH = 2048  # texts per batch pass: bounds the memory of the token arrays
+_BATCH = 256  # texts per batch pass: small arrays stay in cache (measured faster than 2048)
 
 
 @dataclass(frozen=True, slots=True)
