@@ -20,6 +20,7 @@ divides by CJK units.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from studio.metrics.filters import KEEP, FilterResult, drop
@@ -28,6 +29,9 @@ from studio.metrics.punctuation import TERMINAL_PUNCTUATION
 
 if TYPE_CHECKING:
     from studio.metrics.view import TextView
+
+
+_LAST_CHAR = itemgetter(-1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +65,13 @@ def fineweb_values(
     short = gates.short_line_length_cjk if cjk else gates.short_line_length
     n = len(lines)
     n_newlines = text.count("\n")
-    # a non-blank line is never empty, and every terminal mark is one character
-    ended = sum(1 for s in lines if s[-1] in TERMINAL_PUNCTUATION)
+    # a non-blank line is never empty, and every terminal mark is one character; map/sum
+    # keep the per-line loops in C
+    ended = sum(map(TERMINAL_PUNCTUATION.__contains__, map(_LAST_CHAR, lines)))
+    n_short = sum(map(short.__ge__, map(len, lines)))
     return {
         "line_punct_ratio": ended / n,
-        "short_line_ratio": sum(1 for s in lines if len(s) <= short) / n,
+        "short_line_ratio": n_short / n,
         "char_dup_ratio": find_duplicates(lines)[1] / (len(text) - n_newlines),
         "list_ratio": n_newlines / n_words if n_words else 0.0,
     }

@@ -21,6 +21,7 @@ common Chinese (or Japanese) function characters.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import methodcaller
 from typing import TYPE_CHECKING
 
 from studio.metrics.filters import KEEP, FilterResult, drop
@@ -28,6 +29,9 @@ from studio.metrics.punctuation import PUNCTUATION_SET
 
 if TYPE_CHECKING:
     from studio.metrics.view import TextView
+
+_IS_BULLET = methodcaller("startswith", ("•", "-"))
+_ENDS_ELLIPSIS = methodcaller("endswith", ("...", "…"))
 
 ENGLISH_STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 #: high-frequency Chinese function characters (particles, copula, pronouns, conjunctions)
@@ -116,10 +120,11 @@ def quality_values(
     n_lines = len(physical_lines)
     bullets = ellipsis_lines = 0
     if n_lines:
+        # map/sum keep the per-line loop in C
         if "-" in text or "•" in text:
-            bullets = sum(s.startswith(("•", "-")) for s in map(str.lstrip, physical_lines))
+            bullets = sum(map(_IS_BULLET, map(str.lstrip, physical_lines)))
         if "..." in text or "…" in text:
-            ellipsis_lines = sum(s.endswith(("...", "…")) for s in map(str.rstrip, physical_lines))
+            ellipsis_lines = sum(map(_ENDS_ELLIPSIS, map(str.rstrip, physical_lines)))
     return {
         "n_words": n_non_symbol,
         "mean_word_length": non_symbol_chars / n_non_symbol if n_non_symbol else 0.0,
