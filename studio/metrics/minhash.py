@@ -88,34 +88,42 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _DIGIT = re.compile(r"\d")
 _NUMBER_SEPARATORS = frozenset("،٫⎖⎗⎘")
 _PUNCTUATION_CHARS = frozenset(PUNCTUATION)
-_KEEP, _SPACE, _FULL = 0, 1, 2
 
 
 @lru_cache(maxsize=65_536)
-def _non_ascii_role(ch: str) -> int:
-    """What normalisation does to a non-ASCII character: keep it, make it a space, or
-    something only the full path reproduces (a digit or number separator, a CJK unit, a
-    character that NFD changes or that combines)."""
+def _non_ascii_replacement(ch: str) -> str | None:
+    """What normalisation turns a non-ASCII character into, or None when only the full path
+    reproduces it (a digit or number separator, a CJK unit, a lone combining mark).
+
+    Punctuation and spaces become a space. Other characters become their NFD form without
+    combining marks (``"é"`` -> ``"e"``): NFD only reorders marks among themselves, so
+    decomposing one character at a time and dropping the marks leaves the same letters.
+    """
     if (
         _DIGIT.match(ch)
         or ch in _NUMBER_SEPARATORS
         or CJK_CHAR.match(ch)
         or unicodedata.combining(ch)
-        or unicodedata.normalize("NFD", ch) != ch
     ):
-        return _FULL
+        return None
     if ch in _PUNCTUATION_CHARS or ch.isspace():
-        return _SPACE
-    return _KEEP
+        return " "
+    base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+    if base != ch and any(
+        _DIGIT.match(c) or c in _PUNCTUATION_CHARS or c.isspace() or CJK_CHAR.match(c) for c in base
+    ):
+        return None  # decomposes into something an earlier step would have touched
+    return base
 
 
 def units(text: str) -> list[str] | list[bytes]:
     """The units of ``normalise(text)`` (``_UNITS.findall``), as UTF-8 ``bytes`` words when
     byte operations reproduce them.
 
-    They do unless a non-ASCII character is a digit, a number separator, a CJK unit or is
-    changed by NFD: then the full normalisation runs. Otherwise non-ASCII punctuation and
-    spaces become spaces, and the rest works on UTF-8 bytes (no ASCII byte occurs inside a
+    They do unless a non-ASCII character is a digit, a number separator, a CJK unit or a
+    lone combining mark: then the full normalisation runs. Otherwise non-ASCII punctuation
+    and spaces become spaces, accented letters lose their accents, and the rest works on
+    UTF-8 bytes (no ASCII byte occurs inside a
     multi-byte character): digit runs, and two digit runs joined by ``.`` or ``,``, become
     ``0``; ASCII punctuation and control characters become spaces; the units are the
     whitespace-separated words.
@@ -123,11 +131,11 @@ def units(text: str) -> list[str] | list[bytes]:
     low = text.lower()
     if not low.isascii():
         for ch in set(_NON_ASCII.findall(low)):
-            role = _non_ascii_role(ch)
-            if role == _FULL:
+            replacement = _non_ascii_replacement(ch)
+            if replacement is None:
                 return _UNITS.findall(normalise(text))
-            if role == _SPACE:
-                low = low.replace(ch, " ")
+            if replacement != ch:
+                low = low.replace(ch, replacement)
     raw = low.encode("utf-8")
     if len(raw.translate(None, b"0123456789")) != len(raw):
         # the separator matters only between digits, and both separators become spaces

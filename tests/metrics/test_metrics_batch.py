@@ -9,6 +9,7 @@ import pytest
 import realprose
 
 import studio.metrics.ngrams_batch as nb
+from studio.metrics import minhash
 from studio.metrics.ngrams import exact_duplicated_ngram_chars
 from studio.metrics.scorer import TextScorer
 
@@ -101,3 +102,14 @@ def test_duplicate_scan_matches_datatrove_loop(
             *(np.array(a, dtype=np.int64) for a in (pos, group, length, lo, hi)), n
         )
         assert got.tolist() == [exact_duplicated_ngram_chars(w, n) for w in docs]
+
+
+def test_minhash_units_from_bytes_match_normalise_then_findall() -> None:
+    rng = random.Random(5)
+    alphabet = [*"0123456789.,., a-\n\t;:é”“—…１٫x\x1c\u00a0\u2028'ñÅøİǅ\u0301\u037e\u2000"]
+    alphabet += ["ab", "12", "3.4", "数", "ﬁ", "Ǆ", "Straße", "naïve"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(5000)]
+    texts += realprose.pydoc_topics()[:40]
+    for text in texts:
+        got = [u.decode() if isinstance(u, bytes) else u for u in minhash.units(text)]
+        assert got == minhash._UNITS.findall(minhash.normalise(text)), repr(text)
