@@ -85,7 +85,7 @@ class StudioApp(App[None]):
         Binding("f2", "switch_mode('library')", "Library", id="app.library"),
         Binding("f3", "switch_mode('preview')", "Preview", id="app.preview"),
         Binding("f4", "switch_mode('runs')", "Runs", id="app.runs"),
-        Binding("f5", "switch_mode('export')", "Export", show=False, id="app.export"),
+        Binding("f5", "switch_mode('export')", "Export", id="app.export"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
     ]
 

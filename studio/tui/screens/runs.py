@@ -131,7 +131,7 @@ class RunsScreen(Screen[None]):
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter", id="runs.filter"),
-        Binding("ctrl+f", "focus_search", "Search texts", id="runs.search"),
+        Binding("ctrl+f", "focus_search", "Search", id="runs.search"),
         Binding("c", "compare", "Compare", id="runs.compare"),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="runs.refresh"),
         Binding("escape", "clear", "Clear", show=False, id="runs.clear"),
