@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from studio.store import Generation, Run
 
 
+def _tokens(count: int) -> str:
+    return f"{count / 1000:.0f}k" if count >= 10_000 else str(count)
+
+
 def _cost(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
 
@@ -44,30 +48,23 @@ def runs_list(ctx: StudioContext, limit: int, search: str | None, as_json: bool)
             err=True,
         )
         return
-    table = Table(
-        "id",
-        "name",
-        "status",
-        "created",
-        "jobs",
-        "ok",
-        "error",
-        "cancelled",
-        "tokens",
-        "cost",
-        box=None,
-    )
+    table = Table(box=None)
+    # Ids are what users copy into other commands: never squeeze or wrap them.
+    table.add_column("id", no_wrap=True, min_width=20)
+    table.add_column("name", overflow="fold", min_width=10)
+    table.add_column("status", no_wrap=True)
+    table.add_column("created", no_wrap=True, min_width=11)
+    table.add_column("ok/err/cancel", justify="right", no_wrap=True)
+    table.add_column("tokens", justify="right", no_wrap=True)
+    table.add_column("cost", justify="right", no_wrap=True)
     for run in found:
         table.add_row(
             run.id,
             Text(run.name),
             run.status,
-            run.created_at[:19].replace("T", " "),
-            str(run.n_jobs),
-            str(run.n_ok),
-            str(run.n_error),
-            str(run.n_cancelled),
-            str(run.prompt_tokens + run.completion_tokens),
+            run.created_at[5:16].replace("T", " "),
+            f"{run.n_ok}/{run.n_error}/{run.n_cancelled} of {run.n_jobs}",
+            _tokens(run.prompt_tokens + run.completion_tokens),
             _cost(run.cost_usd),
         )
     stdout_console().print(table)
@@ -113,25 +110,23 @@ def _print_run(run: Run, generations: list[Generation]) -> None:
             f"  tokens {run.prompt_tokens}+{run.completion_tokens}  cost {_cost(run.cost_usd)}",
         )
     )
-    table = Table(
-        "id",
-        "persona",
-        "topic",
-        "style",
-        "model",
-        "status",
-        "tokens",
-        "ms",
-        "text",
-        box=None,
-        expand=True,
+    table = Table(box=None)
+    table.add_column("id", no_wrap=True, min_width=10)
+    for header, widest in (("persona", 14), ("topic", 22), ("style", 14), ("model", 16)):
+        table.add_column(header, no_wrap=True, overflow="ellipsis", max_width=widest)
+    table.add_column("status", no_wrap=True, min_width=6)
+    table.add_column("tokens", justify="right", no_wrap=True, min_width=6)
+    table.add_column("ms", justify="right", no_wrap=True, min_width=5)
+    # The preview gets what the metadata columns leave; it never pushes them off the screen.
+    table.add_column(
+        "text", no_wrap=True, overflow="ellipsis", max_width=max(16, console.width - 100)
     )
     for g in generations:
         preview = (g.text or g.error_message or "").replace("\n", " ")[:80]
         table.add_row(
             g.id[:10],
             Text(g.persona_id or ""),
-            Text(g.topic_path or ""),
+            Text((g.topic_path or "").rsplit("/", 1)[-1]),
             Text(g.style_id or ""),
             Text(g.model),
             g.status,
