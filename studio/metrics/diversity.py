@@ -35,7 +35,6 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -226,41 +225,68 @@ def opening_diversity(texts: Sequence[str], n_words: int = 5) -> float:
 
 
 # --- self-BLEU, exact and linear ------------------------------------------------------------
+def _ngram_text_counts(
+    toks: Sequence[Sequence[str]], max_n: int
+) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    """For n = 1..max_n: (n-gram rank, text, count) of every distinct (text, n-gram) pair,
+    sorted by n-gram then text; ranks are exact (equal n-grams, equal ranks)."""
+    m = len(toks)
+    ids, vocab = _token_ids([t for tk in toks for t in tk])
+    lengths = np.array([len(tk) for tk in toks], dtype=np.int64)
+    doc = np.repeat(np.arange(m, dtype=np.int64), lengths)
+    end = np.cumsum(lengths)[doc]
+    pos = np.arange(len(ids), dtype=np.int64)
+    rank, n_ranks = ids, max(1, vocab)
+    rank_at = ids
+    out = []
+    for n in range(1, max_n + 1):
+        if n > 1:
+            pos = pos[pos + n <= end[pos]]
+            key = rank_at[pos] * max(1, vocab) + ids[pos + n - 1]
+            rank, n_ranks = _dense_ranks(key, n_ranks * max(1, vocab))
+            rank_at = np.full(len(ids), -1, dtype=np.int64)
+            rank_at[pos] = rank
+        key = np.sort(rank * m + doc[pos])
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
+        counts = np.diff(np.append(starts, len(key)))
+        gram, text = np.divmod(key[starts], m)
+        out.append((gram, text, counts))
+    return out
+
+
 def self_bleu(texts: Sequence[str], max_n: int = 4) -> float:
-    """Texygen self-BLEU-4: mean over texts of sentence BLEU against all other texts."""
+    """Texygen self-BLEU-4: mean over texts of sentence BLEU against all other texts.
+
+    A text's clipped count for an n-gram is min(its count, the largest count in any *other*
+    text): the largest count overall, or the second largest where this text alone holds the
+    largest. So one pass over (text, n-gram, count) triplets gives every text's numerators.
+    """
     if len(texts) < 2:
         return 0.0
     toks = [t.split() for t in texts]
-    per_order: list[list[Counter[tuple[str, ...]]]] = []
-    tops: list[dict[tuple[str, ...], tuple[int, int, int]]] = []
-    for n in range(1, max_n + 1):
-        counts = [Counter(_ngrams(t, n)) for t in toks]
-        top: dict[tuple[str, ...], tuple[int, int, int]] = {}  # gram -> (max, owner, second)
-        for i, c in enumerate(counts):
-            for g, k in c.items():
-                cur = top.get(g)
-                if cur is None:
-                    top[g] = (k, i, 0)
-                elif k > cur[0]:
-                    top[g] = (k, i, cur[0])
-                elif k > cur[2]:
-                    top[g] = (cur[0], cur[1], k)
-        per_order.append(counts)
-        tops.append(top)
+    m = len(toks)
+    numerator_rows: list[list[int]] = []
+    denominator_rows: list[list[int]] = []
+    for n, (gram, text, count) in enumerate(_ngram_text_counts(toks, max_n), start=1):
+        num = np.zeros(m, dtype=np.int64)
+        if len(gram):
+            starts = np.flatnonzero(np.r_[True, gram[1:] != gram[:-1]])
+            sizes = np.diff(np.append(starts, len(gram)))
+            best = np.repeat(np.maximum.reduceat(count, starts), sizes)
+            is_best = count == best
+            n_best = np.repeat(np.add.reduceat(is_best.astype(np.int64), starts), sizes)
+            second = np.repeat(np.maximum.reduceat(np.where(is_best, 0, count), starts), sizes)
+            other = np.where(is_best & (n_best == 1), second, best)
+            np.add.at(num, text, np.minimum(count, other))
+        numerator_rows.append(num.tolist())
+        lens = np.array([len(t) for t in toks], dtype=np.int64)
+        denominator_rows.append(np.maximum(1, lens - n + 1).tolist())
     lengths = sorted(len(t) for t in toks)
     scores = []
     for i, hyp in enumerate(toks):
         hyp_len = len(hyp)
-        numerators: list[int] = []
-        denominators: list[int] = []
-        for counts, top in zip(per_order, tops, strict=True):
-            num = 0
-            for g, k in counts[i].items():
-                best, owner, second = top[g]
-                other = second if owner == i else best
-                num += min(k, other)
-            numerators.append(num)
-            denominators.append(max(1, sum(counts[i].values())))
+        numerators = [row[i] for row in numerator_rows]
+        denominators = [row[i] for row in denominator_rows]
         if numerators[0] == 0:
             scores.append(0.0)
             continue
