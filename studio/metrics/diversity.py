@@ -268,7 +268,7 @@ def self_bleu(texts: Sequence[str], max_n: int = 4) -> float:
     numerator_rows: list[list[int]] = []
     denominator_rows: list[list[int]] = []
     for n, (gram, text, count) in enumerate(_ngram_text_counts(toks, max_n), start=1):
-        num = np.zeros(m, dtype=np.int64)
+        clipped = np.zeros(m, dtype=np.int64)
         if len(gram):
             starts = np.flatnonzero(np.r_[True, gram[1:] != gram[:-1]])
             sizes = np.diff(np.append(starts, len(gram)))
@@ -277,8 +277,8 @@ def self_bleu(texts: Sequence[str], max_n: int = 4) -> float:
             n_best = np.repeat(np.add.reduceat(is_best.astype(np.int64), starts), sizes)
             second = np.repeat(np.maximum.reduceat(np.where(is_best, 0, count), starts), sizes)
             other = np.where(is_best & (n_best == 1), second, best)
-            np.add.at(num, text, np.minimum(count, other))
-        numerator_rows.append(num.tolist())
+            np.add.at(clipped, text, np.minimum(count, other))
+        numerator_rows.append(clipped.tolist())
         lens = np.array([len(t) for t in toks], dtype=np.int64)
         denominator_rows.append(np.maximum(1, lens - n + 1).tolist())
     lengths = sorted(len(t) for t in toks)
