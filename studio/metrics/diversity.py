@@ -466,16 +466,19 @@ def _cosine_from_triplets(
     rows, cols, w = rows[order], cols[order], w[order]
     starts = np.flatnonzero(np.r_[True, cols[1:] != cols[:-1]])
     sizes = np.diff(np.r_[starts, len(cols)])
-    # every ordered pair of postings inside a column contributes w_a * w_b to K[a, b]
+    # every pair of postings inside a column contributes w_a * w_b to K[a, b] and K[b, a];
+    # each unordered pair is summed once (in column order, as before) and mirrored, which
+    # gives the same floats since w_a * w_b == w_b * w_a
     group_of = np.repeat(np.arange(len(starts)), sizes)
-    pair_counts = sizes[group_of]  # each entry pairs with every entry of its column
+    within = np.arange(len(rows)) - starts[group_of]
+    pair_counts = sizes[group_of] - within  # an entry pairs with itself and those after it
     left = np.repeat(np.arange(len(rows)), pair_counts)
     offsets = np.arange(len(left)) - np.repeat(np.cumsum(pair_counts) - pair_counts, pair_counts)
-    right = starts[group_of[left]] + offsets
-    k = np.bincount(
-        rows[left] * m + rows[right], weights=w[left] * w[right], minlength=m * m
-    ).reshape(m, m)
-    return k
+    right = left + offsets
+    a, b = rows[left], rows[right]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    k = np.bincount(lo * m + hi, weights=w[left] * w[right], minlength=m * m).reshape(m, m)
+    return k + np.triu(k, 1).T
 
 
 def vendi_from_kernel(k: np.ndarray) -> float:
