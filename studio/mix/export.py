@@ -99,7 +99,6 @@ class ExportResult:
 
 # -- normalisation and n-grams -------------------------------------------------------------------
 
-_SPACE = re.compile(r"\s+")
 # One unit per CJK character (no spaces between words), one per word elsewhere.
 _UNITS = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]"
@@ -109,7 +108,9 @@ _UNITS = re.compile(
 
 def exact_key(text: str) -> bytes:
     """Hash of the text with case, Unicode form and white space normalised."""
-    norm = _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    if not text.isascii():  # NFKC leaves ASCII as it is; skip the pass for most web text
+        text = unicodedata.normalize("NFKC", text)
+    norm = " ".join(text.casefold().split())
     return hashlib.blake2b(norm.encode("utf-8"), digest_size=16).digest()
 
 
