@@ -54,3 +54,18 @@ def test_sample_mixture_manifest_matches_its_shards() -> None:
         total += len(data.splitlines())
     assert total == manifest["totals"]["docs"] > 0
     assert {s["name"] for s in manifest["sources"]} == {"textbooks-en", "textbooks-zh", "web"}
+
+
+def test_first_start_begins_with_a_copy_of_the_sample_runs(tmp_path: Path) -> None:
+    from studio.paths import seed_first_start
+    from studio.store import Store
+
+    db = tmp_path / "home" / "studio.db"
+    assert seed_first_start(db) is True
+    with Store(db) as store:
+        assert len(store.list_runs()) == 3
+    # Never again once the database exists, and never over someone's data.
+    db.write_bytes(b"not a copy")
+    assert seed_first_start(db) is False
+    assert db.read_bytes() == b"not a copy"
+    assert (SAMPLES / "studio.db").read_bytes()[:16] == b"SQLite format 3\x00"

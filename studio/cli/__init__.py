@@ -73,8 +73,10 @@ def cli(ctx: click.Context, db_path: str | None, library_dir: str | None) -> Non
     ctx.obj = StudioContext.from_options(db_path, library_dir)
     if ctx.invoked_subcommand is None:
         from studio.cli.tui import open_tui
+        from studio.paths import default_db_path, seed_first_start
 
-        open_tui(ctx.obj)
+        seeded = ctx.obj.db_path == default_db_path() and seed_first_start(ctx.obj.db_path)
+        open_tui(ctx.obj, seeded=seeded)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -135,3 +135,24 @@ def _print_run(run: Run, generations: list[Generation]) -> None:
             Text(preview, overflow="ellipsis", no_wrap=True),
         )
     console.print(table)
+
+
+@runs.command("delete")
+@click.argument("run_ids", nargs=-1, required=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def runs_delete(ctx: StudioContext, run_ids: tuple[str, ...], yes: bool) -> None:
+    """Delete runs (ids or unique prefixes) with their generations and scores."""
+    from studio.store import RunNotFoundError
+
+    with ctx.store() as store:
+        try:
+            found = [store.get_run(run_id) for run_id in run_ids]
+        except RunNotFoundError as exc:
+            fail(str(exc))
+        names = ", ".join(f"{run.id} ({run.name or 'unnamed'})" for run in found)
+        if not yes and not click.confirm(f"Delete {names}?", err=True):
+            raise SystemExit(1)
+        for run in found:
+            store.delete_run(run.id)
+            click.echo(f"deleted {run.id}", err=True)

@@ -8,7 +8,13 @@ if TYPE_CHECKING:
     from studio.cli.context import StudioContext
 
 
-def open_tui(ctx: StudioContext) -> None:
+def open_tui(ctx: StudioContext, *, seeded: bool = False) -> None:
     from studio.tui.app import StudioApp
 
-    StudioApp(db_path=ctx.db_path, library_dir=ctx.library_dir).run()
+    notice = (
+        f"First start: {ctx.db_path} begins with the sample runs (sample_runs/), "
+        "so there is something to look at."
+        if seeded
+        else None
+    )
+    StudioApp(db_path=ctx.db_path, library_dir=ctx.library_dir, notice=notice).run()

@@ -182,6 +182,13 @@ class Store:
         params += [limit, offset]
         return [_run(row) for row in self.conn.execute(sql, params)]
 
+    def delete_run(self, run_id: str) -> Run:
+        """Delete a run with its generations and scores (prompts stay: other runs share them)."""
+        run = self.get_run(run_id)
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM runs WHERE id = ?", (run.id,))
+        return run
+
     def count_runs(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM runs").fetchone()[0])
 

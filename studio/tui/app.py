@@ -101,8 +101,10 @@ class StudioApp(App[None]):
         *,
         start_mode: str = "runs",
         keymap_path: Path | None = None,
+        notice: str | None = None,
     ) -> None:
         super().__init__()
+        self.notice = notice
         self.db_path = Path(db_path)
         self.library_dir = Path(library_dir)
         self.store = StoreHandle(self.db_path)
@@ -115,6 +117,8 @@ class StudioApp(App[None]):
     def on_mount(self) -> None:
         self._apply_keymap()
         self.switch_mode(self.start_mode)
+        if self.notice:
+            self.notify(self.notice, title="Welcome", timeout=12)
         # Load after the first frame is drawn: the loader's imports would compete for the GIL.
         self.call_after_refresh(self.reload_library)
 

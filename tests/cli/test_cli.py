@@ -160,3 +160,17 @@ def test_db_chosen_by_env_and_home(run_cli: CliRunner, tmp_path: Path) -> None:
     empty = run_cli("runs", "list", env={"STUDIO_HOME": str(home)})
     assert empty.returncode == 0 and "No runs" in empty.stderr
     assert (home / "studio.db").exists()
+
+
+def test_runs_delete(run_cli: CliRunner, tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    run_id = _seed_db(db)
+    refused = run_cli("--db", str(db), "runs", "delete", run_id[:15])  # no tty: not confirmed
+    assert refused.returncode == 1
+    deleted = run_cli("--db", str(db), "runs", "delete", run_id[:15], "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert f"deleted {run_id}" in deleted.stderr
+    assert json.loads(run_cli("--db", str(db), "runs", "list", "--json").stdout) == []
+    with Store(db) as store:
+        assert store.conn.execute("SELECT count(*) FROM generations").fetchone()[0] == 0
+        assert store.search("First text") == []
