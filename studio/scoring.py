@@ -136,9 +136,13 @@ def summarise(
         ]
         for key in sorted(set(keys)):
             idx = [i for i, k in enumerate(keys) if k == key]
-            sub = set_summary([texts[i] for i in idx], signatures=signatures[idx], seed=seed)
-            sub["filters_kept"] = filter_kept(scores[i].filters for i in idx)
-            sub["text_means"] = mean_text_metrics([scores[i] for i in idx])
+            if len(idx) == len(texts):
+                # One group holds every text (a single model, say): it is the run itself.
+                sub = {k: v for k, v in overall.items() if k != "cross_group_similarity"}
+            else:
+                sub = set_summary([texts[i] for i in idx], signatures=signatures[idx], seed=seed)
+                sub["filters_kept"] = filter_kept(scores[i].filters for i in idx)
+                sub["text_means"] = mean_text_metrics([scores[i] for i in idx])
             rows.append((group_by, key, len(idx), sub))
     return rows
 
