@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studio.library.errors import LibraryError, LibraryFileError
-from studio.library.schema import FieldRule
+from studio.library.schema import FieldRule, did_you_mean
 from studio.library.yamldoc import (
     FieldChecker,
     item_line,
@@ -270,10 +270,7 @@ def parse_suite(text: str, path: Path) -> tuple[Suite | None, list[LibraryError]
             check.error(line, where, parsed)
             continue
         if parsed.metric not in names:
-            import difflib
-
-            close = difflib.get_close_matches(parsed.metric, sorted(names), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(parsed.metric, names)
             check.error(line, where, f"unknown metric {parsed.metric!r}{hint}")
             continue
         if parsed.metric in DERIVED and per is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,7 +159,12 @@ def kind_matches(kind: str, value: Any) -> bool:
     raise ValueError(kind)
 
 
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
+    """``"; did you mean 'x'?"`` for the closest choice, or an empty string."""
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=cutoff)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def unknown_key_message(key: Any, rules: dict[str, FieldRule]) -> str:
-    close = difflib.get_close_matches(str(key), list(rules), n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else f"; expected one of: {', '.join(rules)}"
+    hint = did_you_mean(str(key), rules) or f"; expected one of: {', '.join(rules)}"
     return f"unknown key{hint}"

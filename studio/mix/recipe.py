@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.library.errors import LibraryError, LibraryFileError
-from studio.library.schema import FieldRule
+from studio.library.schema import FieldRule, did_you_mean
 from studio.library.yamldoc import (
     FieldChecker,
     item_line,
@@ -247,10 +247,7 @@ def _gates(check: FieldChecker, raw: Any, where: str, names: frozenset[str]) -> 
             gates.append(Gate(str(key)))
             continue
         if key not in names:
-            import difflib
-
-            close = difflib.get_close_matches(str(key), [*names, *FILTER_NAMES], n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(str(key), [*names, *FILTER_NAMES])
             check.error(key_line(raw, key), name, f"unknown metric{hint}")
             continue
         if isinstance(value, bool) or not isinstance(value, str | int | float):
