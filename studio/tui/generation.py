@@ -1,10 +1,12 @@
 """The Preview screen's bridge to ``studio.generate``: plan, run, route events, flag samples.
 
 Nothing here imports ``studio.generate`` (or litellm, numpy) at module level. The run goes in
-an async worker owned by the Preview screen; the runner loads litellm in a thread itself, the
-planning and every SQLite write go to threads, and its events reach the panes synchronously
-(they only buffer text; a timer draws). Escape calls ``Runner.cancel()``, which records what
-had streamed as cancelled generations.
+a thread worker owned by the Preview screen, on that thread's own event loop
+(``run_preview_threaded``), so the runner, litellm's per-chunk stream handling and our
+accounting never hold up the UI loop. Events are gathered in order on the runner's loop and
+handed to the UI in one batch every ~50 ms (``EventBatcher``); the planning and every SQLite
+write go to threads. Escape calls ``Runner.cancel_threadsafe()``, which records what had
+streamed as cancelled generations.
 """
 
 from __future__ import annotations
@@ -42,13 +44,56 @@ class PreviewRequest:
     api_base: str | None = None
 
 
+BATCH_SECONDS = 0.05
+
+
 @dataclass
 class PreviewCallbacks:
-    """What the run tells the screen; all are called on the UI loop."""
+    """What the run tells the screen, from the runner's thread.
+
+    Each call blocks until the UI loop has run it (``App.call_from_thread``), so the screen
+    sees the plan, then the event batches in order, then the end. ``abandoned`` says the
+    worker was cancelled (the screen or app is going): the run is cancelled and the UI is
+    told nothing more.
+    """
 
     planned: Callable[[PreparedRun], Any]
-    event: Callable[[Any], None]
+    events: Callable[[list[Any]], None]
     finished: Callable[[RunSummary | None, str], None]
+    abandoned: Callable[[], bool] = lambda: False
+
+
+class EventBatcher:
+    """Runner events gathered on the runner's loop and handed over in order every ~50 ms.
+
+    ``add`` is the runner's ``on_event``: it only appends. ``pump`` hands each batch to
+    ``deliver`` in a helper thread (it blocks until the UI has taken it), one batch at a time,
+    so the runner's loop keeps streaming meanwhile and batches never overtake each other.
+    """
+
+    def __init__(
+        self, deliver: Callable[[list[Any]], None], interval: float = BATCH_SECONDS
+    ) -> None:
+        self._deliver = deliver
+        self._interval = interval
+        self._events: list[Any] = []
+
+    def add(self, event: Any) -> None:
+        self._events.append(event)
+
+    async def flush(self) -> None:
+        if self._events:
+            batch, self._events = self._events, []
+            await asyncio.to_thread(self._deliver, batch)
+
+    async def pump(self, done: asyncio.Event, tick: Callable[[], None] | None = None) -> None:
+        """Deliver every ``interval`` until ``done`` is set, then deliver what is left."""
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self._interval)
+            if tick is not None:
+                tick()
+            await self.flush()
 
 
 def spec_for(request: PreviewRequest) -> Any:
@@ -79,9 +124,17 @@ class PreviewRun:
     cancel_requested: bool = False
 
     def cancel(self) -> None:
+        """Cancel from the UI thread; the runner runs on its own thread and loop."""
         self.cancel_requested = True
         if self.runner is not None:
-            self.runner.cancel()
+            self.runner.cancel_threadsafe()
+
+
+def run_preview_threaded(
+    preview: PreviewRun, library: Library, store: StoreHandle, callbacks: PreviewCallbacks
+) -> None:
+    """``run_preview`` on a new event loop in the calling (worker) thread."""
+    asyncio.run(run_preview(preview, library, store, callbacks))
 
 
 async def run_preview(
@@ -100,10 +153,14 @@ async def run_preview(
     try:
         prepared = await asyncio.to_thread(prepare)
     except (ModelError, ConfigError, PromptError, KeyError, ValueError) as exc:
-        callbacks.finished(None, f"{type(exc).__name__}: {exc}")
+        if not callbacks.abandoned():
+            callbacks.finished(None, f"{type(exc).__name__}: {exc}")
         return
     preview.run_id = prepared.run.id
-    await callbacks.planned(prepared)
+    if callbacks.abandoned():
+        preview.cancel_requested = True
+    else:
+        await asyncio.to_thread(callbacks.planned, prepared)
 
     def write(generation: Generation) -> None:
         with store.use() as db:
@@ -117,13 +174,22 @@ async def run_preview(
         # SQLite commits go to a thread; the store's lock keeps them one at a time.
         preview.writes.append(asyncio.ensure_future(asyncio.to_thread(write, generation)))
 
+    def deliver(batch: list[Any]) -> None:
+        if not callbacks.abandoned():
+            callbacks.events(batch)
+
+    def check_abandoned() -> None:
+        if callbacks.abandoned():
+            runner.cancel()
+
+    batcher = EventBatcher(deliver)
     runner = Runner(
         prepared.pending,
         prepared.routes,
         prepared.plan.spec.settings,
         run_id=prepared.run.id,
         sink=sink,
-        on_event=callbacks.event,
+        on_event=batcher.add,
         skipped=prepared.skipped,
     )
     preview.runner = runner
@@ -132,6 +198,8 @@ async def run_preview(
     await asyncio.to_thread(set_status, "running")
     summary: RunSummary | None = None
     status = "failed"
+    done = asyncio.Event()
+    pump = asyncio.create_task(batcher.pump(done, check_abandoned))
     try:
         summary = await runner.run()
         if summary.cancelled or runner.cancelled:
@@ -139,9 +207,14 @@ async def run_preview(
         elif summary.ok or not summary.error:
             status = "done"
     finally:
-        await asyncio.gather(*preview.writes)
-        await asyncio.to_thread(set_status, status)
-    callbacks.finished(summary, "")
+        done.set()
+        try:
+            await pump
+        finally:
+            await asyncio.gather(*preview.writes)
+            await asyncio.to_thread(set_status, status)
+    if not callbacks.abandoned():
+        callbacks.finished(summary, "")
 
 
 @contextlib.contextmanager

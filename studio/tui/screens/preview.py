@@ -1,8 +1,9 @@
 """Preview: pick personas, a topic, a style and 1-4 models; see the prompt; stream samples.
 
-The run is an async worker owned by this screen: events from ``studio.generate`` land in
-sample panes that draw on a 50 ms timer. Escape cancels the worker; the runner records what
-had streamed as cancelled generations. Every preview is a stored run (see the Runs screen).
+The run is a thread worker owned by this screen, with its own event loop: events from
+``studio.generate`` reach the sample panes in one batch every ~50 ms, and the panes draw once
+per batch. Escape cancels the runner (thread-safely); it records what had streamed as
+cancelled generations. Every preview is a stored run (see the Runs screen).
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from textual.app import ComposeResult
-    from textual.timer import Timer
 
     from studio.generate import PreparedRun, RunSummary
     from studio.library import Library
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from studio.tui.generation import PreviewRequest, PreviewRun
 
 MAX_MODELS = 4
-FLUSH_SECONDS = 0.05
 
 
 class PromptsRendered(Message):
@@ -121,7 +120,6 @@ class PreviewScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.panes: dict[str, SamplePane] = {}
-        self.flush_timer: Timer | None = None
         self.run_id: str | None = None
         self.finished_texts: dict[str, str] = {}
         self.preview: PreviewRun | None = None
@@ -364,9 +362,6 @@ class PreviewScreen(Screen[None]):
         self.query_one("#pv-tabs", TabbedContent).active = "pv-samples-tab"
         self.set_status(f"Planning {len(request.models)} model(s) × {request.samples} sample(s)…")
         self.preview = PreviewRun(request)
-        if self.flush_timer is None:
-            self.flush_timer = self.set_interval(FLUSH_SECONDS, self.flush)
-        self.flush_timer.resume()
         self.preview_worker = self.stream(self.preview)
         self.refresh_bindings()
 
@@ -378,17 +373,35 @@ class PreviewScreen(Screen[None]):
             if pane.has_pending:
                 pane.flush()
 
-    @work(exclusive=True, group="preview-run", exit_on_error=False)
-    async def stream(self, preview: PreviewRun) -> None:
-        from studio.tui.generation import PreviewCallbacks, full_collections_paused, run_preview
+    @work(thread=True, exclusive=True, group="preview-run", exit_on_error=False)
+    def stream(self, preview: PreviewRun) -> None:
+        """Run the preview on this worker thread's own event loop, off the UI loop."""
+        from textual.worker import get_current_worker
+
+        from studio.tui.generation import (
+            PreviewCallbacks,
+            full_collections_paused,
+            run_preview_threaded,
+        )
 
         library = self.studio.library
         assert library is not None
+        worker = get_current_worker()
+        call = self.app.call_from_thread
+
+        def planned(prepared: PreparedRun) -> None:
+            # An async callback: call_from_thread returns once the panes are mounted.
+            build: Callable[[PreparedRun], Any] = self.build_panes
+            call(build, prepared)
+
         callbacks = PreviewCallbacks(
-            planned=self.build_panes, event=self.on_run_event, finished=self.run_finished
+            planned=planned,
+            events=lambda batch: call(self.on_run_events, batch),
+            finished=lambda summary, error: call(self.run_finished, summary, error),
+            abandoned=lambda: worker.is_cancelled,
         )
         with full_collections_paused():
-            await run_preview(preview, library, self.studio.store, callbacks)
+            run_preview_threaded(preview, library, self.studio.store, callbacks)
 
     async def build_panes(self, prepared: PreparedRun) -> None:
         from studio.tui.generation import job_title
@@ -411,8 +424,14 @@ class PreviewScreen(Screen[None]):
             f"Run {prepared.run.id}: {len(prepared.pending)} samples streaming · escape cancels"
         )
 
+    def on_run_events(self, events: list[Any]) -> None:
+        """A batch of runner events (~50 ms worth), in order; then one draw per pane."""
+        for event in events:
+            self.on_run_event(event)
+        self.flush()
+
     def on_run_event(self, event: Any) -> None:
-        """Runner events, on the UI loop: panes buffer text and redraw on the flush timer."""
+        """One runner event, on the UI loop: panes buffer text; ``flush`` draws it."""
         from studio.generate import JobDelta, JobFailed, JobFinished, JobStarted
 
         if isinstance(event, JobDelta):
@@ -436,8 +455,6 @@ class PreviewScreen(Screen[None]):
 
     def run_finished(self, summary: RunSummary | None, error: str) -> None:
         self.flush()
-        if self.flush_timer is not None:
-            self.flush_timer.pause()
         if summary is None:
             self.set_status(error)
             self.notify(error, title="preview: not run", severity="error")
@@ -452,8 +469,7 @@ class PreviewScreen(Screen[None]):
         if event.worker.group == "preview-run":
             self.refresh_bindings()
         if event.worker.group == "preview-run" and event.state == WorkerState.ERROR:
-            if self.flush_timer is not None:
-                self.flush_timer.pause()
+            self.flush()
             error = event.worker.error
             self.set_status(f"Preview failed: {type(error).__name__}: {error}")
             self.notify(str(error), title="preview: failed", severity="error")
