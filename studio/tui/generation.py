@@ -94,6 +94,8 @@ class EventBatcher:
             if tick is not None:
                 tick()
             await self.flush()
+        # ``done`` may have been set while the last batch was being delivered.
+        await self.flush()
 
 
 def spec_for(request: PreviewRequest) -> Any:
