@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from studio.generate.accounting import (
@@ -91,6 +91,8 @@ class Runner:
         self._partials: dict[str, list[str]] = {}
         self._attempts: dict[str, int] = defaultdict(int)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._calls: dict[asyncio.Task[None], list[Job]] = {}
+        self._dropped: set[str] = set()  # jobs cancelled one by one (``cancel_jobs``)
         self._main: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._cancelled = False
@@ -142,6 +144,35 @@ class Runner:
             self._loop.call_soon_threadsafe(self.cancel)
         else:
             self._cancelled = True
+
+    def cancel_jobs(self, job_ids: Iterable[str]) -> None:
+        """Cancel some jobs and let the others run on. Call on the run's loop.
+
+        Each job not yet recorded is recorded at once as ``cancelled``, keeping the text it
+        had streamed. A call whose jobs are all cancelled is stopped; one that still serves
+        other samples (``n_per_call`` > 1) runs on and its answer for these jobs is dropped.
+        """
+        wanted = {job.id for job in self.jobs} & set(job_ids)
+        fresh = wanted - self._recorded.keys()
+        if not fresh:
+            return
+        self._dropped |= fresh
+        for job in self.jobs:
+            if job.id in fresh:
+                self._record(
+                    self._cancelled_record(job, "cancelled by the user before it finished")
+                )
+        for task, group in list(self._calls.items()):
+            if all(job.id in self._recorded for job in group):
+                task.cancel()
+
+    def cancel_jobs_threadsafe(self, job_ids: Iterable[str]) -> None:
+        """``cancel_jobs()`` from another thread; before the run starts, the jobs are skipped."""
+        ids = list(job_ids)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.cancel_jobs, ids)
+        else:
+            self._dropped.update(ids)
 
     # -- running --------------------------------------------------------------------------------
 
@@ -245,20 +276,33 @@ class Runner:
         pending: set[asyncio.Task[None]] = set()
         for group in calls:
             await gate.acquire()
+            if all(job.id in self._dropped for job in group):
+                gate.release()
+                continue
             task = asyncio.create_task(self._run_call(provider, group))
             pending.add(task)
             self._tasks.add(task)
+            self._calls[task] = group
 
             def done(t: asyncio.Task[None]) -> None:
                 gate.release()
                 self._tasks.discard(t)
+                self._calls.pop(t, None)
 
             task.add_done_callback(done)
         if pending:
             await asyncio.gather(*pending)
 
     async def _run_call(self, provider: _Provider, group: list[Job]) -> None:
-        remaining = list(group)
+        try:
+            await self._call_until_done(provider, group)
+        except asyncio.CancelledError:
+            if self._cancelled or not all(job.id in self._dropped for job in group):
+                raise
+            # cancel_jobs() stopped this call: its jobs are recorded; the run goes on.
+
+    async def _call_until_done(self, provider: _Provider, group: list[Job]) -> None:
+        remaining = [job for job in group if job.id not in self._dropped]
         attempt = 0
         while remaining:
             first = remaining[0]
@@ -318,6 +362,7 @@ class Runner:
             for job in remaining:
                 self._partials.pop(job.id, None)
             await asyncio.sleep(delay)
+            remaining = [job for job in remaining if job.id not in self._dropped]
 
     def _delta_sink(self, job: Job) -> Callable[[str], None]:
         parts = self._partials.setdefault(job.id, [])
@@ -443,17 +488,20 @@ class Runner:
         for job in self.jobs:
             if job.id in self._recorded:
                 continue
-            partial = "".join(self._partials.get(job.id, ())) or None
             self._record(
-                self._generation(
-                    job,
-                    status="cancelled",
-                    text=partial,
-                    error_class="Cancelled",
-                    error_message="the run was interrupted before this job finished",
-                    attempts=self._attempts.get(job.id, 0),
-                )
+                self._cancelled_record(job, "the run was interrupted before this job finished")
             )
+
+    def _cancelled_record(self, job: Job, why: str) -> Generation:
+        """A ``cancelled`` generation keeping whatever text the job had streamed."""
+        return self._generation(
+            job,
+            status="cancelled",
+            text="".join(self._partials.get(job.id, ())) or None,
+            error_class="Cancelled",
+            error_message=why,
+            attempts=self._attempts.get(job.id, 0),
+        )
 
     def _summary(self, elapsed: float) -> RunSummary:
         counts = {"ok": 0, "error": 0, "cancelled": 0}

@@ -102,6 +102,70 @@ async def test_cancel_keeps_finished_and_records_the_rest_with_partial_text(
     assert store.get_run(session.run_id).n_ok == 6
 
 
+async def test_cancel_one_job_keeps_its_partial_text_and_the_others_finish(
+    tmp_path: Path, library: Library, loopback: LoopbackServer, model_name: str
+) -> None:
+    loopback.script(model_name, chunk_delay=0.03, words=30)
+    spec = RunSpec(
+        **GRID,
+        models=(model_name,),
+        samples=3,
+        api_base=loopback.base_url,
+        settings=RunSettings(concurrency=3, timeout=30),
+    )
+    store = Store(tmp_path / "s.db")
+    deltas: dict[str, int] = defaultdict(int)
+    target: list[str] = []
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, JobDelta):
+            deltas[event.job_id] += 1
+            if not target and deltas[event.job_id] >= 3:
+                target.append(event.job_id)
+                session.runner.cancel_jobs([event.job_id])  # this one, mid-stream
+
+    session = RunSession(store, prepare_run(store, library, spec, ModelConfig()), on_event=on_event)
+    summary = await session.run()
+    assert summary.ok == 2 and summary.cancelled == 1 and summary.error == 0
+    by_id = {g.id: g for g in store.generations(session.run_id)}
+    cut = by_id[target[0]]
+    assert cut.status == "cancelled" and cut.error_message == (
+        "cancelled by the user before it finished"
+    )
+    others = [g for g in by_id.values() if g.id != target[0]]
+    assert all(g.status == "ok" and g.text and g.text.rstrip().endswith(".") for g in others), [
+        (g.status, g.text) for g in others
+    ]
+    full = len(others[0].text.split())  # type: ignore[union-attr]
+    assert cut.text and 0 < len(cut.text.split()) < full  # what had streamed, no more
+    # Cancelling a finished job, an unknown id or the same job again changes nothing.
+    session.runner.cancel_jobs([others[0].id, "nope", target[0]])
+    assert store.generations(session.run_id, status="ok")[0].status == "ok"
+
+
+async def test_jobs_cancelled_before_they_start_are_never_sent(
+    tmp_path: Path, library: Library, loopback: LoopbackServer, model_name: str
+) -> None:
+    loopback.script(model_name, chunk_delay=0.0, words=5)
+    spec = RunSpec(
+        **GRID,
+        models=(model_name,),
+        samples=4,
+        api_base=loopback.base_url,
+        settings=RunSettings(concurrency=1, timeout=30),
+    )
+    store = Store(tmp_path / "s.db")
+    prepared = prepare_run(store, library, spec, ModelConfig())
+    dropped = [job.id for job in prepared.pending[2:]]
+    session = RunSession(store, prepared)
+    session.runner.cancel_jobs_threadsafe(dropped)  # before the run has a loop
+    before = len(loopback.requests_for(model_name))
+    summary = await session.run()
+    assert summary.ok == 2 and summary.cancelled == 2
+    assert len(loopback.requests_for(model_name)) - before == 2
+    assert {g.id for g in store.generations(session.run_id, status="cancelled")} == set(dropped)
+
+
 def test_generate_batch_is_pure_and_deterministic(library: Library) -> None:
     spec = RunSpec(**GRID, models=("offline/instant",), samples=4, temperature=1.0, seed=9)
     jobs = plan(spec, library).jobs
