@@ -125,11 +125,19 @@ class PreviewRun:
     writes: list[asyncio.Future[None]] = field(default_factory=list)
     cancel_requested: bool = False
 
+    dropped: set[str] = field(default_factory=set)
+
     def cancel(self) -> None:
         """Cancel from the UI thread; the runner runs on its own thread and loop."""
         self.cancel_requested = True
         if self.runner is not None:
             self.runner.cancel_threadsafe()
+
+    def cancel_jobs(self, job_ids: list[str]) -> None:
+        """Cancel some samples from the UI thread; the others stream on."""
+        self.dropped.update(job_ids)
+        if self.runner is not None:
+            self.runner.cancel_jobs_threadsafe(job_ids)
 
 
 def run_preview_threaded(
@@ -197,6 +205,8 @@ async def run_preview(
     preview.runner = runner
     if preview.cancel_requested:
         runner.cancel()
+    elif preview.dropped:
+        runner.cancel_jobs_threadsafe(list(preview.dropped))
     await asyncio.to_thread(set_status, "running")
     summary: RunSummary | None = None
     status = "failed"

@@ -11,6 +11,7 @@ from textual.widgets import Input, SelectionList, TabbedContent
 from studio.store import Store
 from studio.tui.app import StudioApp
 from studio.tui.screens.preview import PreviewScreen
+from studio.tui.widgets.stream_text import StreamText
 from tests.generate.loopback import LoopbackServer
 from tests.tui.conftest import settle
 
@@ -69,6 +70,45 @@ async def test_three_offline_models_stream_side_by_side_and_are_stored(
     assert run.n_ok == 6
     assert {g.model for g in gens} == {"offline/default", "offline/fast", "offline/instant"}
     assert all(g.text and g.ttft_ms is not None for g in gens)
+
+
+async def test_x_cancels_one_sample_and_the_others_finish(
+    tmp_path: Path, library_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STUDIO_OFFLINE_PACE_MS", "15")
+    app = preview_app(tmp_path, library_copy)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, PreviewScreen)
+        models = screen.query_one("#pv-models", SelectionList)
+        models.select("offline/fast")
+        models.select("offline/instant")
+        screen.query_one("#pv-n", Input).value = "1"
+        screen.query_one("#pv-max-tokens", Input).value = "200"
+        await pilot.pause()
+        await pilot.press("ctrl+j")
+        for _ in range(400):
+            await pilot.pause(0.02)
+            if screen.panes and all(pane.text for pane in screen.panes.values()):
+                break
+        victim = next(p for p in screen.panes.values() if screen.pane_models[p.job_id]
+                      == "offline/default")  # fmt: skip
+        victim.query_one(StreamText).focus()
+        await pilot.press("x")
+        await wait_until_done(app, pilot, screen)
+        states = {screen.pane_models[p.job_id]: p.state for p in screen.panes.values()}
+        assert states == {
+            "offline/default": "cancelled", "offline/fast": "done", "offline/instant": "done"
+        }  # fmt: skip
+        run_id = screen.run_id
+    assert run_id is not None
+    with Store(tmp_path / "studio.db") as store:
+        gens = {g.model: g for g in store.generations(run_id)}
+        run = store.get_run(run_id)
+    assert gens["offline/default"].status == "cancelled" and gens["offline/default"].text
+    assert gens["offline/fast"].status == gens["offline/instant"].status == "ok"
+    assert (run.n_ok, run.n_cancelled) == (2, 1)
 
 
 async def test_escape_cancels_and_keeps_partial_texts(

@@ -90,7 +90,8 @@ class PreviewScreen(Screen[None]):
         "latency and time to first token; when a sample completes it gets its metrics and a "
         "badge for each failed quality gate. Near-duplicate samples and shared openings are "
         "flagged. **escape** cancels a running preview and keeps the partial texts as "
-        "cancelled. Every preview is stored as a run.\n\n"
+        "cancelled; **x** cancels only the focused sample and **X** its model's column. "
+        "Every preview is stored as a run.\n\n"
         "Jump to a control: **alt+p** personas, **alt+t** topic, **alt+s** style, "
         "**alt+m** models, **alt+n** samples."
     )
@@ -98,6 +99,8 @@ class PreviewScreen(Screen[None]):
         Binding("ctrl+j", "run", "Run", id="preview.run"),
         Binding("alt+enter", "run", "Run", show=False, id="preview.run_alt"),
         Binding("escape", "cancel", "Cancel", id="preview.cancel"),
+        Binding("x", "cancel_sample", "Cancel sample", id="preview.cancel_sample"),
+        Binding("X", "cancel_model", "Cancel model", show=False, id="preview.cancel_model"),
         Binding("ctrl+o", "toggle_view", "Prompt/samples", id="preview.toggle"),
         Binding("alt+p", "jump('#pv-personas')", "Personas", show=False, id="preview.personas"),
         Binding("alt+t", "jump('#pv-topic')", "Topic", show=False, id="preview.topic"),
@@ -113,6 +116,8 @@ class PreviewScreen(Screen[None]):
         """Grey out run while a preview runs, and cancel while none does."""
         if action == "cancel":
             return True if self.preview_running else None
+        if action in ("cancel_sample", "cancel_model"):
+            return self.preview_running  # shown only while samples stream
         if action == "run":
             return None if self.preview_running else True
         return True
@@ -120,6 +125,7 @@ class PreviewScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.panes: dict[str, SamplePane] = {}
+        self.pane_models: dict[str, str] = {}
         self.run_id: str | None = None
         self.finished_texts: dict[str, str] = {}
         self.preview: PreviewRun | None = None
@@ -358,6 +364,7 @@ class PreviewScreen(Screen[None]):
 
         self.query_one("#pv-columns", Horizontal).remove_children()
         self.panes.clear()
+        self.pane_models.clear()
         self.finished_texts.clear()
         self.query_one("#pv-tabs", TabbedContent).active = "pv-samples-tab"
         self.set_status(f"Planning {len(request.models)} model(s) × {request.samples} sample(s)…")
@@ -413,6 +420,7 @@ class PreviewScreen(Screen[None]):
         for job in prepared.pending:
             pane = SamplePane(job.id, job_title(job, several))
             self.panes[job.id] = pane
+            self.pane_models[job.id] = job.model
             by_model.setdefault(job.model, []).append(pane)
         for model, panes in by_model.items():
             if not panes:
@@ -510,9 +518,51 @@ class PreviewScreen(Screen[None]):
         self.preview.cancel()
         self.set_status("Cancelling: partial texts are kept as cancelled…")
 
+    def focused_pane(self) -> SamplePane | None:
+        """The sample pane holding the focus (its text), if any."""
+        node = self.focused
+        while node is not None and not isinstance(node, SamplePane):
+            node = node.parent  # type: ignore[assignment]
+        return node
+
+    def cancel_panes(self, panes: list[SamplePane], what: str) -> None:
+        live = [pane for pane in panes if pane.state in ("waiting", "streaming")]
+        if self.preview is None or not self.preview_running or not live:
+            self.notify(f"{what}: nothing left to cancel", severity="warning")
+            return
+        self.preview.cancel_jobs([pane.job_id for pane in live])
+        for pane in live:
+            pane.cancelling()
+
+    def action_cancel_sample(self) -> None:
+        """Cancel the focused sample; the others stream on."""
+        pane = self.focused_pane()
+        if pane is None:
+            self.notify("Focus a sample first (tab into its text), then press x.")
+            return
+        self.cancel_panes([pane], pane.title_text)
+
+    def action_cancel_model(self) -> None:
+        """Cancel every sample of the focused sample's model."""
+        pane = self.focused_pane()
+        if pane is None:
+            self.notify("Focus a sample first (tab into its text), then press X.")
+            return
+        model = self.pane_models[pane.job_id]
+        panes = [self.panes[i] for i, m in self.pane_models.items() if m == model]
+        self.cancel_panes(panes, model)
+
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("preview: run", "Stream samples (ctrl+j)", self.action_run)
         yield SystemCommand("preview: cancel", "Cancel the running preview", self.action_cancel)
+        yield SystemCommand(
+            "preview: cancel sample", "Cancel the focused sample (x)", self.action_cancel_sample
+        )
+        yield SystemCommand(
+            "preview: cancel model",
+            "Cancel the focused sample's model column (X)",
+            self.action_cancel_model,
+        )
         yield SystemCommand("preview: toggle view", "Prompt or samples", self.action_toggle_view)
         for name, selector in (("personas", "#pv-personas"), ("topic", "#pv-topic"),
                                ("style", "#pv-style"), ("models", "#pv-models"),

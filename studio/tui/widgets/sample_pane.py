@@ -53,6 +53,9 @@ class SamplePane(Vertical):
         note = f" (attempt {attempt})" if attempt > 1 else ""
         self.query_one(".sample-stats", Static).update(f"streaming{note}…")
 
+    def cancelling(self) -> None:
+        self.query_one(".sample-stats", Static).update("cancelling…")
+
     def append(self, delta: str) -> None:
         """Buffer a delta; nothing is drawn until the next ``flush``."""
         self._pending.append(delta)
