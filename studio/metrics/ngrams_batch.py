@@ -16,7 +16,10 @@ for every text of a batch with a few numpy passes instead of a few passes per te
 
 Equal space-joined (n+1)-grams start with equal n-grams, so only positions whose n-gram
 repeats are hashed for n + 1. The glued rule has no such property (a glued 6-gram can repeat
-while no glued 5-gram does), so each of its n is hashed at every position.
+while no glued 5-gram does), so it is pruned on characters instead: two equal glued strings
+of ``W`` characters or more start with equal ``W``-character windows of the glued text. One
+pass finds the token starts whose window has a twin in the same text; each n then hashes only
+those positions and the n-grams shorter than ``W`` characters.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ _U64 = np.uint64
 _MUL = _U64(0x9E3779B97F4A7C15)
 _TABLE_BITS = 18
 _CHUNK = 1 << 15  # n-grams per scatter pass: keeps the table in cache and mostly empty
+#: characters in the glued-rule pre-filter's window (see :meth:`NgramBatch.window_twins`)
+WINDOW = 16
+#: base of the character-level polynomial hash of the glued text (odd: invertible mod 2**64)
+_CHAR_BASE = 0x100000001B3
 
 IntArray = npt.NDArray[np.int64]
 U64Array = npt.NDArray[np.uint64]
@@ -75,6 +82,32 @@ def _twin_mask(keys: U64Array, positions: IntArray, cuts: IntArray) -> npt.NDArr
         out[start:end] = hit[s]  # every key of a slot that was contested
         start = end
     return out
+
+
+class _Powers:
+    """``B**k`` and ``B**-k`` mod 2**64 for k = 0 .. size - 1, grown on demand and shared."""
+
+    def __init__(self, base: int) -> None:
+        self.base = base
+        self.pow = np.ones(1, dtype=_U64)
+        self.inv = np.ones(1, dtype=_U64)
+
+    def upto(self, size: int) -> tuple[U64Array, U64Array]:
+        if len(self.pow) < size:
+            grown = max(size, 2 * len(self.pow))
+            self.pow = self._series(self.base, grown)
+            self.inv = self._series(pow(self.base, -1, 2**64), grown)
+        return self.pow[:size], self.inv[:size]
+
+    @staticmethod
+    def _series(base: int, size: int) -> U64Array:
+        out = np.ones(size, dtype=_U64)
+        with np.errstate(over="ignore"):
+            np.cumprod(np.full(size - 1, base, dtype=_U64), out=out[1:])
+        return out
+
+
+_CHAR_POWERS = _Powers(_CHAR_BASE)
 
 
 def _chunk_cuts(batch: TokenBatch) -> IntArray:
@@ -266,6 +299,35 @@ class NgramBatch:
             out[n] = result
         return out
 
+    def window_twins(self) -> npt.NDArray[np.bool_] | None:
+        """Token starts whose next ``WINDOW`` glued characters occur at another token start of
+        the same text (a superset: hash and table-slot collisions add positions, never remove
+        them). None when the batch carries no glued text.
+
+        Two equal glued n-grams of ``WINDOW`` characters or more begin with equal windows, and
+        both windows lie inside their text, so both of their starts are in this set.
+        """
+        glued = self.batch.glued
+        if glued is None or len(glued) != int(self.cumlen[-1]):
+            return None
+        codes = np.frombuffer(glued.encode("utf-32-le"), dtype=np.uint32)
+        power, inv = _CHAR_POWERS.upto(len(codes) + 1)
+        h = np.zeros(len(codes) + 1, dtype=_U64)
+        with np.errstate(over="ignore"):
+            np.cumsum(codes * power[: len(codes)], out=h[1:])
+            begin = self.cumlen[:-1]
+            ok = begin + WINDOW <= self.cumlen[self.doc_end]
+            pos = np.flatnonzero(ok)
+            c = begin[pos]
+            poly = (h[c + WINDOW] - h[c]) * inv[c]
+            keys = (poly ^ (poly >> _U64(29))) * _MUL + self.doc_key[pos]
+        out = np.zeros(self.n, dtype=bool)
+        if len(keys) > _CHUNK:
+            out[pos] = _twin_mask(keys, pos, self.cuts)
+        else:
+            out[pos] = True
+        return out
+
     # -- datatrove's find_all_duplicate, for n in ns ----------------------------------------
     def duplicated_ngram_chars(
         self,
@@ -283,11 +345,14 @@ class NgramBatch:
         self._ensure_groups(max(ns))
         g, inv = self._glued_prefix()
         all_pos = np.arange(self.n, dtype=np.int64)
+        twins = self.window_twins()
         out: dict[int, list[int]] = {}
         for n in ns:
             result = [0] * n_docs
-            valid = all_pos + n <= self.doc_end
-            pos = all_pos[valid]
+            pos = all_pos[all_pos + n <= self.doc_end]
+            if twins is not None:
+                # a repeating glued n-gram of WINDOW characters or more has a twin window
+                pos = pos[twins[pos] | (self.glued_length(pos, n) < WINDOW)]
             with np.errstate(over="ignore"):
                 poly = (g[pos + n] - g[pos]) * inv[pos]
                 # the polynomial hash keeps a change in the first characters in its low bits:
@@ -325,6 +390,7 @@ class NgramBatch:
 
 
 _WAVE_MIN = 32  # below this many texts still scanning, a Python loop is cheaper per step
+_WAVE_STEPS = 8  # wave steps between two removals of the texts that have finished
 
 
 def scan_duplicates(
@@ -334,42 +400,61 @@ def scan_duplicates(
 
     ``pos`` are the positions (ascending) of the n-grams that occur more than once in their
     text, ``group`` which string each is, ``length`` its characters; text ``t`` owns
-    ``pos[lo[t]:hi[t]]``. The scan visits position ``idx``: a string seen before adds its
-    length and jumps ``n``, else it is remembered and the scan steps one. Positions outside
-    ``pos`` hold strings that occur once, which the scan remembers but never meets again, so
-    only these positions need visiting. All texts advance together, one visit per step;
-    the last few stragglers finish in a plain loop.
+    ``pos[lo[t]:hi[t]]``, and these ranges follow one another. The scan visits position
+    ``idx``: a string seen before adds its length and jumps ``n``, else it is remembered and
+    the scan steps one. Positions outside ``pos`` hold strings that occur once, which the scan
+    remembers but never meets again, so only these positions need visiting.
+
+    Each member's two possible successors (the next member, or the first member at or past
+    ``pos + n``) are computed up front, so a visit is a few gathers. All texts advance
+    together, one visit per step; the last few stragglers finish in a plain loop.
     """
-    seen = np.zeros(int(group.max()) + 1 if len(group) else 0, dtype=bool)
-    k = lo.copy()
-    repeated = np.zeros(len(lo), dtype=np.int64)
-    active = np.flatnonzero(lo < hi)
-    while len(active) >= _WAVE_MIN:
-        kk = k[active]
-        gid = group[kk]
-        rep = seen[gid]
-        repeated[active] += np.where(rep, length[kk], 0)
-        seen[gid[~rep]] = True  # a group belongs to one text: no two writers
-        nxt = np.where(rep, pos[kk] + n, pos[kk] + 1)
-        kn = np.searchsorted(pos, nxt)
-        k[active] = kn
-        active = active[kn < hi[active]]
-    if len(active):
-        pos_l, group_l, length_l = pos.tolist(), group.tolist(), length.tolist()
-        for t in active.tolist():
-            total = 0
-            idx = 0
-            seen_t = {g for g in group_l[lo[t] : k[t]] if seen[g]}
-            for j in range(int(k[t]), int(hi[t])):
-                p = pos_l[j]
-                if p < idx:
-                    continue
-                gid_j = group_l[j]
-                if gid_j in seen_t:
-                    total += length_l[j]
-                    idx = p + n
-                else:
-                    seen_t.add(gid_j)
-                    idx = p + 1
-            repeated[t] += total
+    n_texts = len(lo)
+    repeated = np.zeros(n_texts, dtype=np.int64)
+    if n_texts == 0 or hi[-1] <= lo[0]:
+        return repeated
+    base, m = int(lo[0]), int(hi[-1])
+    end = len(pos)  # the sentinel: a finished text sits there
+    idx = np.arange(base, m, dtype=np.int64)
+    owner = np.repeat(np.arange(n_texts, dtype=np.int64), hi - lo)
+    limit = hi[owner]
+    jump = np.searchsorted(pos, pos[base:m] + n)
+    succ = np.full(2 * (end + 1), end, dtype=np.int64)
+    succ[2 * idx] = np.where(idx + 1 < limit, idx + 1, end)
+    succ[2 * idx + 1] = np.where(jump < limit, jump, end)
+    n_groups = int(group[base:m].max()) + 1
+    group_s = np.full(end + 1, n_groups, dtype=np.int64)  # the sentinel's own group
+    group_s[base:m] = group[base:m]
+    seen = np.zeros(n_groups + 1, dtype=bool)
+    counted = np.zeros(end + 1, dtype=bool)
+    kk = lo[lo < hi]
+    while len(kk) >= _WAVE_MIN:
+        for _ in range(_WAVE_STEPS):
+            gid = group_s[kk]
+            rep = seen[gid]
+            seen[gid] = True  # a group belongs to one text: no two writers but the sentinel's
+            counted[kk] = rep
+            kk = succ[2 * kk + rep]
+        kk = kk[kk != end]
+    hits: list[int] = []
+    for j in kk.tolist():  # the stragglers, one text at a time on Python lists of its members
+        t = int(owner[j - base])
+        a, b = int(lo[t]), int(hi[t])
+        groups_t = group_s[a:b]
+        group_l, succ_l = groups_t.tolist(), succ[2 * a : 2 * b].tolist()
+        seen_t = set(groups_t[seen[groups_t]].tolist())
+        while j != end:
+            g = group_l[j - a]
+            if g in seen_t:
+                hits.append(j)
+                j = succ_l[2 * (j - a) + 1]
+            else:
+                seen_t.add(g)
+                j = succ_l[2 * (j - a)]
+    counted[hits] = True
+    counted[end] = False
+    hit = np.flatnonzero(counted)
+    repeated += np.bincount(
+        owner[hit - base], weights=length[hit].astype(np.float64), minlength=n_texts
+    ).astype(np.int64)
     return repeated

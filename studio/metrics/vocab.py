@@ -59,6 +59,9 @@ class TokenBatch:
 
     ids: npt.NDArray[np.int64]
     starts: npt.NDArray[np.int64]  # len(texts) + 1 token offsets
+    #: every token of the batch glued with no separator, in order (token ``p`` starts at the
+    #: sum of the lengths of the tokens before it); None when not built
+    glued: str | None = None
 
     @property
     def n_docs(self) -> int:
@@ -81,6 +84,7 @@ class Vocabulary:
         self.tokens: list[str] = []
         self._chunk_start = _Column(np.int64)
         self._chunk_len = _Column(np.int64)
+        self._chunk_glues = _Column(np.bool_)  # its tokens glued back give the chunk itself
         self._flat = _Column(np.int64)
         self.length = _Column(np.int64)
         self.non_symbol = _Column(np.bool_)
@@ -111,7 +115,12 @@ class Vocabulary:
         chunk_starts = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum(per_doc, out=chunk_starts[1:])
         token_ends = np.concatenate(([0], chunk_ends))
-        return TokenBatch(ids.astype(np.int64, copy=False), token_ends[chunk_starts])
+        ids = ids.astype(np.int64, copy=False)
+        if self._chunk_glues.array[cids].all():
+            glued = "".join(chunks)
+        else:  # a chunk whose tokens are not its exact pieces: glue the tokens themselves
+            glued = "".join(map(self.tokens.__getitem__, ids.tolist()))
+        return TokenBatch(ids, token_ends[chunk_starts], glued)
 
     def _add_chunk(self, chunk: str) -> int:
         cid = self._chunk_ids.get(chunk)
@@ -123,6 +132,7 @@ class Vocabulary:
         self._chunk_ids[chunk] = cid
         self._chunk_start.extend([self._flat.size])
         self._chunk_len.extend([len(ids)])
+        self._chunk_glues.extend(["".join(toks) == chunk])
         self._flat.extend(ids)
         return cid
 

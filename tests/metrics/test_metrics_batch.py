@@ -113,3 +113,13 @@ def test_minhash_units_from_bytes_match_normalise_then_findall() -> None:
     for text in texts:
         got = [u.decode() if isinstance(u, bytes) else u for u in minhash.units(text)]
         assert got == minhash._UNITS.findall(minhash.normalise(text)), repr(text)
+
+
+def test_window_prefilter_keeps_glued_twins_with_other_tokens() -> None:
+    """Glued n-grams of 16+ characters that repeat with other token boundaries are still found
+    (the character-window pre-filter of the glued rule), in a batch wide enough for waves."""
+    twin = "then ice cream tastes good and fine, x the nice cream tastes good and fine"
+    texts = [f"{twin} {i} " + "filler words go here " * (i % 7) for i in range(80)]
+    _assert_same(TextScorer(), texts)
+    metrics = TextScorer().score(twin).metrics
+    assert metrics["dup_5_gram_char_frac"] > 0
