@@ -67,13 +67,18 @@ class ExportError(RuntimeError):
 class StageReport:
     name: str
     removed: int = 0
-    removed_tokens: int = 0
     by_source: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
+    dropped: list[Document] = field(default_factory=list)
+
+    @property
+    def removed_tokens(self) -> int:
+        """Tokens of the dropped texts, summed when asked: counts may arrive after the drop."""
+        return sum(doc.n_tokens for doc in self.dropped)
 
     def drop(self, doc: Document, reason: str) -> None:
         self.removed += 1
-        self.removed_tokens += doc.n_tokens
+        self.dropped.append(doc)
         self.by_source[doc.source] += 1
         self.reasons[reason] += 1
 
@@ -218,7 +223,7 @@ def near_dedup(
     """MinHash LSH across all sources; returns survivors and the number of clusters found."""
     import numpy as np
 
-    from studio.metrics.minhash import MinHasher, band_keys, estimated_jaccard
+    from studio.metrics.minhash import MinHasher, band_keys
 
     if len(docs) < 2:
         return docs, 0
@@ -233,24 +238,27 @@ def near_dedup(
             x = parent[x]
         return x
 
+    # Candidate pairs: in every band, each member of a shared bucket against the bucket's
+    # first member; pairs whose estimated Jaccard reaches the threshold are joined.
     keys = band_keys(signatures)
+    heads, others = [], []
     for band in range(keys.shape[1]):
         column = keys[:, band]
         order = np.argsort(column, kind="stable")
         ordered = column[order]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        ends = np.r_[starts[1:], len(order)]
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            if end - start < 2:
-                continue
-            members = order[start:end].tolist()
-            head = members[0]
-            for other in members[1:]:
-                if find(head) == find(other):
-                    continue
-                if estimated_jaccard(signatures[head], signatures[other]) >= threshold:
-                    a, b = find(head), find(other)
-                    parent[max(a, b)] = min(a, b)
+        first = np.r_[True, ordered[1:] != ordered[:-1]]
+        head = order[first][np.cumsum(first) - 1]  # each position's bucket head
+        heads.append(head[~first])
+        others.append(order[~first])
+    pairs = np.unique(np.concatenate(heads) * len(docs) + np.concatenate(others))
+    for lo in range(0, len(pairs), 65_536):  # bounds the (pairs, 112) comparison
+        chunk = pairs[lo : lo + 65_536]
+        a, b = chunk // len(docs), chunk % len(docs)
+        similar = (signatures[a] == signatures[b]).mean(axis=1) >= threshold
+        for x, y in zip(a[similar].tolist(), b[similar].tolist(), strict=True):
+            rx, ry = find(x), find(y)
+            if rx != ry:
+                parent[max(rx, ry)] = min(rx, ry)
     clusters: dict[int, list[int]] = {}
     for i in range(len(docs)):
         clusters.setdefault(find(i), []).append(i)
@@ -386,16 +394,33 @@ def _copy(doc: Document, copy: int) -> Document:
 # -- writing --------------------------------------------------------------------------------------
 
 
+# ``json.dumps`` with any option builds a new encoder per call; these are built once.
+_ID_JSON = json.JSONEncoder(sort_keys=True).encode
+_LINE_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+_JSON_STRING = json.encoder.encode_basestring  # a JSON string as ensure_ascii=False writes it
+
+
+def _doc_id(doc: Document) -> str:
+    return hashlib.sha256(_ID_JSON([doc.source, doc.provenance]).encode()).hexdigest()[:24]
+
+
 def _doc_record(doc: Document) -> dict[str, Any]:
     return {
-        "id": hashlib.sha256(
-            json.dumps([doc.source, doc.provenance], sort_keys=True).encode()
-        ).hexdigest()[:24],
+        "id": _doc_id(doc),
         "text": doc.text,
         "source": doc.source,
         "n_tokens": doc.n_tokens,
         "provenance": doc.provenance,
     }
+
+
+def _jsonl_line(doc: Document) -> str:
+    """``_LINE_JSON(_doc_record(doc)) + "\n"``, written out by hand: the keys in sorted order."""
+    return (
+        f'{{"id": "{_doc_id(doc)}", "n_tokens": {int(doc.n_tokens)}, '
+        f'"provenance": {_LINE_JSON(doc.provenance)}, "source": {_JSON_STRING(doc.source)}, '
+        f'"text": {_JSON_STRING(doc.text)}}}\n'
+    )
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:
@@ -407,19 +432,19 @@ def _atomic_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _shard_bytes(records: list[dict[str, Any]], fmt: str, compression: str) -> bytes:
+def _shard_bytes(docs: list[Document], fmt: str, compression: str) -> bytes:
     if fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        records = [_doc_record(d) for d in docs]
         table = pa.Table.from_pylist(
             [{**r, "provenance": json.dumps(r["provenance"], sort_keys=True)} for r in records]
         )
         sink = io.BytesIO()
         pq.write_table(table, sink, compression="zstd")
         return sink.getvalue()
-    body = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
-    data = body.encode("utf-8")
+    data = "".join(map(_jsonl_line, docs)).encode("utf-8")
     if compression == "gzip":
         sink = io.BytesIO()
         # mtime=0 and no file name: the same records give the same bytes.
@@ -477,51 +502,30 @@ def _metric_summary(docs: list[Document], seed: int) -> dict[str, Any]:
     return summary
 
 
+def _metric_summaries(recipe: Recipe, chosen: list[Document]) -> dict[str, Any]:
+    """The summary of the whole mixture and of each source's share of it.
+
+    A source that delivered every document has the mixture's own list (``_by_source`` keeps
+    the order), so its summary is the mixture's and is not computed twice.
+    """
+    everything = _metric_summary(chosen, recipe.seed)
+    return {
+        "all": everything,
+        **{
+            name: everything if len(pool) == len(chosen) else _metric_summary(pool, recipe.seed)
+            for name, pool in _by_source(recipe, chosen).items()
+        },
+    }
+
+
 # -- the whole export ------------------------------------------------------------------------------
 
 
-def export_mixture(
-    recipe: Recipe,
-    out_dir: Path,
-    store: Store | None = None,
-    progress: Progress = _no_progress,
-) -> ExportResult:
-    """Run every stage and write the shards and manifest into ``out_dir``."""
-    from studio.tokens import count_tokens_batch
-
-    sources = {s.name: s for s in recipe.sources}
-    reports = {s.name: SourceReport(s.name) for s in recipe.sources}
-    docs: list[Document] = []
-    for index, source in enumerate(recipe.sources):
-        if source.external:
-            docs.extend(external_documents(source, index, reports[source.name]))
-        else:
-            if store is None:
-                raise ExportError(
-                    f"source {source.name!r} reads stored runs but no database is open"
-                )
-            docs.extend(stored_documents(store, source, index, reports[source.name]))
-        progress("read", index + 1, len(recipe.sources))
-
+def _remove(
+    recipe: Recipe, docs: list[Document], sources: dict[str, Source], progress: Progress
+) -> tuple[list[Document], list[StageReport], dict[str, int], int]:
+    """Exact dedup, gates, decontamination and near dedup, as the recipe asks."""
     stages: list[StageReport] = []
-    empty = StageReport("empty")
-    non_empty = []
-    for doc in docs:
-        if doc.text.strip():
-            non_empty.append(doc)
-        else:
-            empty.drop(doc, "empty text")
-    docs = non_empty
-    stages.append(empty)
-
-    counts = count_tokens_batch([d.text for d in docs], recipe.tokenizer)
-    for doc, n in zip(docs, counts, strict=True):
-        doc.n_tokens = n
-    progress("tokens", len(docs), len(docs))
-    read_tokens = Counter[str]()
-    for doc in docs:
-        read_tokens[doc.source] += doc.n_tokens
-
     if recipe.dedup.exact:
         stage = StageReport("exact_dedup")
         docs = exact_dedup(docs, recipe.dedup.keep, stage)
@@ -546,6 +550,56 @@ def export_mixture(
             docs, recipe.dedup.near_threshold, recipe.dedup.keep, stage, progress
         )
         stages.append(stage)
+    return docs, stages, benchmark_sizes, n_clusters
+
+
+def export_mixture(
+    recipe: Recipe,
+    out_dir: Path,
+    store: Store | None = None,
+    progress: Progress = _no_progress,
+) -> ExportResult:
+    """Run every stage and write the shards and manifest into ``out_dir``."""
+    from studio.tokens import TokenCountJob
+
+    sources = {s.name: s for s in recipe.sources}
+    reports = {s.name: SourceReport(s.name) for s in recipe.sources}
+    docs: list[Document] = []
+    for index, source in enumerate(recipe.sources):
+        if source.external:
+            docs.extend(external_documents(source, index, reports[source.name]))
+        else:
+            if store is None:
+                raise ExportError(
+                    f"source {source.name!r} reads stored runs but no database is open"
+                )
+            docs.extend(stored_documents(store, source, index, reports[source.name]))
+        progress("read", index + 1, len(recipe.sources))
+
+    empty = StageReport("empty")
+    non_empty = []
+    for doc in docs:
+        if doc.text.strip():
+            non_empty.append(doc)
+        else:
+            empty.drop(doc, "empty text")
+    counted = non_empty
+
+    # Token counts run on a background thread while the removal stages run on this one;
+    # nothing before allocation reads them (stage reports sum their texts' tokens at the end).
+    token_job = TokenCountJob([d.text for d in counted], recipe.tokenizer)
+    try:
+        docs, stages, benchmark_sizes, n_clusters = _remove(recipe, counted, sources, progress)
+    except BaseException:
+        token_job.cancel()
+        raise
+    stages.insert(0, empty)
+    for doc, n in zip(counted, token_job.result(), strict=True):
+        doc.n_tokens = n
+    progress("tokens", len(counted), len(counted))
+    read_tokens = Counter[str]()
+    for doc in counted:
+        read_tokens[doc.source] += doc.n_tokens
 
     chosen, allocations = allocate(recipe, _by_source(recipe, docs))
 
@@ -558,7 +612,7 @@ def export_mixture(
     n_shards = max(1, -(-len(chosen) // size))
     for number in range(n_shards):
         part = chosen[number * size : (number + 1) * size]
-        data = _shard_bytes([_doc_record(d) for d in part], fmt, compression)
+        data = _shard_bytes(part, fmt, compression)
         name = f"shard-{number:05d}{suffix}"
         _atomic_bytes(out_dir / name, data)
         shards.append(
@@ -595,13 +649,7 @@ def export_mixture(
         "stages": [s.as_dict() for s in stages],
         "near_dup_clusters": n_clusters,
         "decontamination_benchmarks": benchmark_sizes,
-        "metrics": {
-            "all": _metric_summary(chosen, recipe.seed),
-            **{
-                name: _metric_summary(pool, recipe.seed)
-                for name, pool in _by_source(recipe, chosen).items()
-            },
-        },
+        "metrics": _metric_summaries(recipe, chosen),
         "totals": {
             "docs": len(chosen),
             "tokens": sum(d.n_tokens for d in chosen),
