@@ -8,8 +8,8 @@ for every text of a batch with a few numpy passes instead of a few passes per te
    token sequences, equal keys), for the glued rule the polynomial hash of the glued string
    itself, assembled from per-token hashes (so ``["ab", "c"]`` and ``["a", "bc"]`` meet, as
    in datatrove). The text's own hash is mixed in, so texts never meet each other;
-2. a scatter/gather pass through a small table finds the n-grams whose key has a twin in
-   the same table slot; only those are sorted (most n-grams of prose occur once);
+2. equal keys are grouped by scattering them into a hash table and reading back each slot's
+   winner (a few rounds, no sort; see :func:`_groups`);
 3. the surviving groups are *verified* against the real tokens (and, for glued n-grams
    whose tokens differ, the real strings). A hash collision never changes a result: the text
    it touches is recomputed exactly, string by string.
@@ -35,8 +35,7 @@ if TYPE_CHECKING:
 
 _U64 = np.uint64
 _MUL = _U64(0x9E3779B97F4A7C15)
-_TABLE_BITS = 18
-_CHUNK = 1 << 15  # n-grams per scatter pass: keeps the table in cache and mostly empty
+_TABLE_BITS = 18  # the largest hash table holds 2**(this + 3) slots
 #: characters in the glued-rule pre-filter's window (see :meth:`NgramBatch.window_twins`)
 WINDOW = 16
 #: base of the character-level polynomial hash of the glued text (odd: invertible mod 2**64)
@@ -54,34 +53,6 @@ def splitmix(x: U64Array) -> U64Array:
         x = x ^ (x >> _U64(27))
         x = x * _U64(0x94D049BB133111EB)
         return x ^ (x >> _U64(31))
-
-
-def _twin_mask(keys: U64Array, positions: IntArray, cuts: IntArray) -> npt.NDArray[np.bool_]:
-    """Whether each key shares its table slot with another key of the same chunk.
-
-    A superset of "the key occurs twice": equal keys always share a slot. ``positions`` are
-    ascending; chunks are cut at ``cuts`` (text starts), so twins within a text always meet.
-    """
-    size = 1 << _TABLE_BITS
-    table = np.empty(size, dtype=np.int64)
-    out = np.zeros(len(keys), dtype=bool)
-    with np.errstate(over="ignore"):
-        slots = ((keys * _MUL) >> _U64(64 - _TABLE_BITS)).astype(np.int64)
-    bounds = np.searchsorted(positions, cuts)
-    bounds = np.unique(np.concatenate(([0], bounds, [len(keys)])))
-    start = 0
-    for end in bounds[1:].tolist():
-        if end - start < _CHUNK and end != len(keys):
-            continue
-        s = slots[start:end]
-        idx = np.arange(start, end, dtype=np.int64)
-        table[s] = idx
-        flag = table[s] != idx  # lost the slot to another key
-        hit = np.zeros(size, dtype=bool)
-        hit[s[flag]] = True
-        out[start:end] = hit[s]  # every key of a slot that was contested
-        start = end
-    return out
 
 
 class _Powers:
@@ -110,51 +81,53 @@ class _Powers:
 _CHAR_POWERS = _Powers(_CHAR_BASE)
 
 
-def _chunk_cuts(batch: TokenBatch) -> IntArray:
-    """Text starts at which a scatter pass may cut (about every ``_CHUNK`` positions)."""
-    starts = batch.starts[:-1]
-    marks = starts // _CHUNK
-    keep = np.flatnonzero(np.r_[True, marks[1:] != marks[:-1]]) if len(starts) else starts
-    return starts[keep]
+_ROUNDS = 6  # table rounds before the last few unresolved keys are sorted instead
 
 
 def _groups(keys: U64Array, positions: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-    """Groups of equal keys with two or more members.
+    """Groups of equal keys with two or more members, found through a hash table.
 
     Returns (members, group of each member, first position of each group, size of each
-    group); members are in group order, ascending positions within a group. The keys are
-    sorted with their index packed into the low bits (a plain sort is twice as fast as an
-    argsort), so only their high bits are compared: a merge this causes is a hash collision
-    like any other, caught by the caller's verification.
+    group); members are in ascending position order (``positions`` must be ascending), groups
+    are numbered by their first member's index. Each round scatters the unresolved keys into
+    a table of about twice their number and reads back the slot's winner: a key equal to its
+    winner joins the winner's group, the others (slot shared with another key) go to the
+    next round under another multiplier. No sort is needed, and equality is of all 64 bits.
     """
     m = len(keys)
-    bits = max(1, (m - 1).bit_length())
-    low = _U64((1 << bits) - 1)
-    packed = (keys & ~low) | np.arange(m, dtype=_U64)
-    packed.sort()
-    order = (packed & low).astype(np.int64)
-    sk = packed >> _U64(bits)
-    new = np.empty(m, dtype=bool)
-    new[:1] = True
-    np.not_equal(sk[1:], sk[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    sizes = np.diff(np.append(starts, m))
-    big = sizes > 1
-    gstarts, gsizes = starts[big], sizes[big]
-    member_sel = np.repeat(gstarts, gsizes) + (
-        np.arange(int(gsizes.sum())) - np.repeat(np.cumsum(gsizes) - gsizes, gsizes)
-    )
-    members = positions[order[member_sel]]
-    group = np.repeat(np.arange(len(gstarts), dtype=np.int64), gsizes)
-    first = positions[order[gstarts]]
-    return members, group, first, gsizes
-
-
-def _candidates(keys: U64Array, positions: IntArray, cuts: IntArray) -> tuple[U64Array, IntArray]:
-    if len(keys) > _CHUNK:
-        twin = _twin_mask(keys, positions, cuts)
-        return keys[twin], positions[twin]
-    return keys, positions
+    empty = np.zeros(0, dtype=np.int64)
+    if m < 2:
+        return empty, empty, empty, empty
+    rep = np.empty(m, dtype=np.int64)  # index of an equal key (the group's root)
+    todo = np.arange(m, dtype=np.int64)
+    k = keys
+    mul = _MUL
+    bits = min(max(4, (2 * m - 1).bit_length()), _TABLE_BITS + 3)
+    table = np.empty(1 << bits, dtype=np.int64)
+    for _ in range(_ROUNDS):
+        with np.errstate(over="ignore"):
+            slots = ((k * mul) >> _U64(64 - bits)).astype(np.intp)
+            mul = (mul * _U64(0xD1342543DE82EF95)) | _U64(1)
+        table[slots] = todo
+        winner = table[slots]
+        same = keys[winner] == k
+        rep[todo[same]] = winner[same]
+        if same.all():
+            break
+        rest = ~same
+        todo, k = todo[rest], k[rest]
+    else:
+        _, where, inverse = np.unique(k, return_index=True, return_inverse=True)
+        rep[todo] = todo[where[inverse]]
+    count = np.bincount(rep, minlength=m)
+    root = count >= 2
+    members_idx = np.flatnonzero(root[rep])
+    group_of_root = np.cumsum(root) - 1
+    group = group_of_root[rep[members_idx]]
+    sizes = count[root]
+    first_idx = np.full(len(sizes), m, dtype=np.int64)
+    np.minimum.at(first_idx, group, members_idx)
+    return positions[members_idx], group, positions[first_idx], sizes
 
 
 class NgramBatch:
@@ -181,7 +154,6 @@ class NgramBatch:
         np.cumsum(lengths[ids], out=self.cumlen[1:])
         self.doc_key = splitmix(self.doc.astype(_U64) + _U64(0x632BE59BD9B4E019))
         self.token_key = splitmix(ids.astype(_U64) ^ _U64(0xD6E8FEB86659FD93))
-        self.cuts = _chunk_cuts(batch)
         self._hash = token_hash
         self._power = token_power
         self._inv = token_inv_power
@@ -235,8 +207,7 @@ class NgramBatch:
             ok = pos + n <= self.doc_end[pos]
             pos, keys = pos[ok], keys[ok]
             keys = splitmix(keys * _MUL + self.token_key[pos + n - 1])
-            ck, cp = _candidates(keys, pos, self.cuts)
-            members, group, first, sizes = _groups(ck, cp)
+            members, group, first, sizes = _groups(keys, pos)
             reps = first[group]
             last_a, last_b = self.ids[members + n - 1], self.ids[reps + n - 1]
             if n == 2:
@@ -322,10 +293,7 @@ class NgramBatch:
             poly = (h[c + WINDOW] - h[c]) * inv[c]
             keys = (poly ^ (poly >> _U64(29))) * _MUL + self.doc_key[pos]
         out = np.zeros(self.n, dtype=bool)
-        if len(keys) > _CHUNK:
-            out[pos] = _twin_mask(keys, pos, self.cuts)
-        else:
-            out[pos] = True
+        out[_groups(keys, pos)[0]] = True
         return out
 
     # -- datatrove's find_all_duplicate, for n in ns ----------------------------------------
@@ -358,8 +326,7 @@ class NgramBatch:
                 # the polynomial hash keeps a change in the first characters in its low bits:
                 # mix them upwards, as the sort compares only the high bits
                 keys = (poly ^ (poly >> _U64(29))) * _MUL + self.doc_key[pos]
-            ck, cp = _candidates(keys, pos, self.cuts)
-            members, group, first, _ = _groups(ck, cp)
+            members, group, first, _ = _groups(keys, pos)
             if len(members) == 0:
                 out[n] = result
                 continue

@@ -67,7 +67,6 @@ def test_hash_collisions_fall_back_to_exact_strings(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(nb, "splitmix", weak_mix)
     monkeypatch.setattr(nb.NgramBatch, "_glued_prefix", weak_prefix)
-    monkeypatch.setattr(nb, "_CHUNK", 64)
     monkeypatch.setattr(nb, "_TABLE_BITS", 4)
     texts = HAND_MADE + realprose.perturbed(realprose.pydoc_topics()[:60], count=40)
     _assert_same(TextScorer(), texts)
@@ -123,3 +122,23 @@ def test_window_prefilter_keeps_glued_twins_with_other_tokens() -> None:
     _assert_same(TextScorer(), texts)
     metrics = TextScorer().score(twin).metrics
     assert metrics["dup_5_gram_char_frac"] > 0
+
+
+@pytest.mark.parametrize("rounds", [0, 1, 6])
+def test_table_groups_match_a_dictionary(monkeypatch: pytest.MonkeyPatch, rounds: int) -> None:
+    """_groups (hash-table rounds, then a sort for what is left) groups equal keys exactly."""
+    monkeypatch.setattr(nb, "_ROUNDS", rounds)
+    rng = np.random.default_rng(rounds)
+    keys = rng.integers(0, 300, size=2000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    positions = np.sort(rng.choice(10_000, size=2000, replace=False)).astype(np.int64)
+    members, group, first, sizes = nb._groups(keys, positions)
+    want: dict[int, list[int]] = {}
+    for key, p in zip(keys.tolist(), positions.tolist(), strict=True):
+        want.setdefault(key, []).append(p)
+    got: dict[int, list[int]] = {}
+    for p, g in zip(members.tolist(), group.tolist(), strict=True):
+        got.setdefault(g, []).append(p)
+    assert sorted(got.values()) == sorted(v for v in want.values() if len(v) > 1)
+    assert members.tolist() == sorted(members.tolist())
+    for g, ps in got.items():
+        assert first[g] == min(ps) and sizes[g] == len(ps)
