@@ -88,7 +88,7 @@ def _groups(keys: U64Array, positions: IntArray) -> tuple[IntArray, IntArray, In
     """Groups of equal keys with two or more members, found through a hash table.
 
     Returns (members, group of each member, first position of each group, size of each
-    group); members are in ascending position order (``positions`` must be ascending), groups
+    group); members are ascending indices into ``keys`` (``positions`` ascending too), groups
     are numbered by their first member's index. Each round scatters the unresolved keys into
     a table of about twice their number and reads back the slot's winner: a key equal to its
     winner joins the winner's group, the others (slot shared with another key) go to the
@@ -127,7 +127,7 @@ def _groups(keys: U64Array, positions: IntArray) -> tuple[IntArray, IntArray, In
     sizes = count[root]
     first_idx = np.full(len(sizes), m, dtype=np.int64)
     np.minimum.at(first_idx, group, members_idx)
-    return positions[members_idx], group, positions[first_idx], sizes
+    return members_idx, group, positions[first_idx], sizes
 
 
 class NgramBatch:
@@ -207,7 +207,8 @@ class NgramBatch:
             ok = pos + n <= self.doc_end[pos]
             pos, keys = pos[ok], keys[ok]
             keys = splitmix(keys * _MUL + self.token_key[pos + n - 1])
-            members, group, first, sizes = _groups(keys, pos)
+            members_idx, group, first, sizes = _groups(keys, pos)
+            members = pos[members_idx]
             reps = first[group]
             last_a, last_b = self.ids[members + n - 1], self.ids[reps + n - 1]
             if n == 2:
@@ -224,6 +225,7 @@ class NgramBatch:
                 good_groups = ~np.isin(self.doc[first], bad_arr)
                 keep = good_groups[group]
                 members, group = members[keep], group[keep]
+                members_idx = members_idx[keep]
                 remap = np.cumsum(good_groups) - 1
                 group = remap[group]
                 first, sizes = first[good_groups], sizes[good_groups]
@@ -234,10 +236,7 @@ class NgramBatch:
             self.group_size[n] = sizes
             self.bad[n] = set(bad)
             # only n-grams that repeat can start a repeating (n+1)-gram
-            dense = np.zeros(self.n, dtype=_U64)
-            dense[pos] = keys
-            pos = np.flatnonzero(label >= 0)
-            keys = dense[pos]
+            pos, keys = members, keys[members_idx]
 
     # -- datatrove's find_top_duplicate, for n in ns ----------------------------------------
     def top_ngram_chars(
@@ -293,7 +292,7 @@ class NgramBatch:
             poly = (h[c + WINDOW] - h[c]) * inv[c]
             keys = (poly ^ (poly >> _U64(29))) * _MUL + self.doc_key[pos]
         out = np.zeros(self.n, dtype=bool)
-        out[_groups(keys, pos)[0]] = True
+        out[pos[_groups(keys, pos)[0]]] = True
         return out
 
     # -- datatrove's find_all_duplicate, for n in ns ----------------------------------------
@@ -326,7 +325,8 @@ class NgramBatch:
                 # the polynomial hash keeps a change in the first characters in its low bits:
                 # mix them upwards, as the sort compares only the high bits
                 keys = (poly ^ (poly >> _U64(29))) * _MUL + self.doc_key[pos]
-            members, group, first, _ = _groups(keys, pos)
+            members_idx, group, first, _ = _groups(keys, pos)
+            members = pos[members_idx]
             if len(members) == 0:
                 out[n] = result
                 continue

@@ -131,7 +131,8 @@ def test_table_groups_match_a_dictionary(monkeypatch: pytest.MonkeyPatch, rounds
     rng = np.random.default_rng(rounds)
     keys = rng.integers(0, 300, size=2000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     positions = np.sort(rng.choice(10_000, size=2000, replace=False)).astype(np.int64)
-    members, group, first, sizes = nb._groups(keys, positions)
+    members_idx, group, first, sizes = nb._groups(keys, positions)
+    members = positions[members_idx]
     want: dict[int, list[int]] = {}
     for key, p in zip(keys.tolist(), positions.tolist(), strict=True):
         want.setdefault(key, []).append(p)
