@@ -80,6 +80,13 @@ def count_tokens_batch(texts: list[str], encoding_name: str = DEFAULT_ENCODING) 
 # has its own GIL.
 
 _WORKER_MIN_TEXTS = 5000  # below this (about 0.2 s of counting) a process costs more than it saves
+_WORKER_CHUNK = 256  # texts per write of the helper
+_STEAL_CHUNK = 256  # texts the caller counts between looks at what the helper sent
+_WORKER_CODE = (
+    "import sys; sys.path.insert(0, {root!r}); "
+    "from studio.tokens import _worker_main; _worker_main({encoding!r})"
+)
+_MAGIC = b"studio-token-counts\n"  # the helper's first bytes on stdout, before any count
 _HEADER = struct.Struct("=Q")  # parent and child share the machine: native byte order
 
 
@@ -88,10 +95,13 @@ class TokenCountJob:
 
     ``python -c`` runs :func:`_worker_main` with the same interpreter: the texts go to it on
     stdin (count, per-text lengths, then all texts as one UTF-8 string with surrogates passed
-    through) and the counts come back on stdout as uint32, in native byte order. The process is
-    started, and the texts written by a short-lived thread, when the job is made; the caller
-    then does other work and :meth:`result` reads the counts. Small batches, or any failure
-    of the helper, fall back to counting in this process, so the counts are always tiktoken's.
+    through); it answers on stdout with a marker line, then the counts in order as uint32 in
+    native byte order, a chunk at a time. The process is started, and the texts written by a
+    short-lived thread, when the job is made; the caller then does other work. :meth:`result`
+    takes what the helper has sent and counts texts from the end in this process until the
+    two meet, then stops the helper: no side waits for the other, and if the helper fails
+    (or is never started, below ``min_texts``) this process counts the rest. Every count is
+    tiktoken's.
     """
 
     def __init__(
@@ -110,10 +120,7 @@ class TokenCountJob:
     def _start(self) -> None:
         ensure_offline_tiktoken()  # the child inherits the environment
         root = str(Path(__file__).resolve().parent.parent)
-        code = (
-            f"import sys; sys.path.insert(0, {root!r}); "
-            f"from studio.tokens import _worker_main; _worker_main({self._encoding_name!r})"
-        )
+        code = _WORKER_CODE.format(root=root, encoding=self._encoding_name)
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-c", code],
@@ -151,19 +158,45 @@ class TokenCountJob:
 
     def result(self) -> list[int]:
         """The counts, in the order of the texts."""
+        texts = self._texts
         proc, self._proc = self._proc, None
-        if proc is not None:
-            assert proc.stdout is not None
-            data = proc.stdout.read()
-            proc.stdout.close()
-            status = proc.wait()
-            if self._writer is not None:
-                self._writer.join()
-            if status == 0 and len(data) == 4 * len(self._texts):
-                counts = array("I")
-                counts.frombytes(data)
-                return counts.tolist()
-        return count_tokens_batch(self._texts, self._encoding_name)
+        if proc is None:
+            return count_tokens_batch(texts, self._encoding_name)
+        assert proc.stdout is not None
+        encode = encoding(self._encoding_name).encode_ordinary
+        fd = proc.stdout.fileno()
+        os.set_blocking(fd, False)
+        received = bytearray()
+        alive = True
+        counts = [0] * len(texts)
+        back = len(texts)  # this process has counted texts[back:]
+        while True:
+            while alive:
+                try:
+                    data = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    break
+                if not data:
+                    alive = False
+                received += data
+            if received[: len(_MAGIC)] != _MAGIC[: len(received)]:
+                alive, received = False, bytearray()  # not our helper talking: ignore it
+            # the helper has counted texts[:front]
+            front = min(max(0, len(received) - len(_MAGIC)) // 4, len(texts))
+            if front >= back:
+                break
+            lo = front if not alive else max(front, back - _STEAL_CHUNK)
+            counts[lo:back] = [len(encode(t)) for t in texts[lo:back]]
+            back = lo
+        helped = array("I")
+        helped.frombytes(bytes(received[len(_MAGIC) : len(_MAGIC) + 4 * back]))
+        counts[:back] = helped.tolist()
+        proc.kill()  # done, or about to be: what it would still send is counted already
+        proc.stdout.close()
+        proc.wait()
+        if self._writer is not None:
+            self._writer.join()
+        return counts
 
 
 def _worker_main(encoding_name: str) -> None:
@@ -174,10 +207,12 @@ def _worker_main(encoding_name: str) -> None:
     lengths = array("Q")
     lengths.frombytes(stdin.read(8 * n))
     joined = stdin.read().decode("utf-8", "surrogatepass")
-    counts = array("I", bytes(4 * n))
+    stdout.write(_MAGIC)
     pos = 0
-    for i, length in enumerate(lengths):
-        counts[i] = len(encode(joined[pos : pos + length]))
-        pos += length
-    stdout.write(counts.tobytes())
-    stdout.flush()
+    for lo in range(0, n, _WORKER_CHUNK):
+        counts = array("I")
+        for length in lengths[lo : lo + _WORKER_CHUNK]:
+            counts.append(len(encode(joined[pos : pos + length])))
+            pos += length
+        stdout.write(counts.tobytes())
+        stdout.flush()

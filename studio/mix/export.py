@@ -111,12 +111,24 @@ _UNITS = re.compile(
 )
 
 
+# ASCII white space as ``str.split()`` sees it (``\x1c``-``\x1f`` included), all to a space
+_ASCII_SPACE_TO_SPACE = bytes.maketrans(
+    bytes(c for c in range(128) if chr(c).isspace()),
+    b" " * sum(1 for c in range(128) if chr(c).isspace()),
+)
+
+
 def exact_key(text: str) -> bytes:
     """Hash of the text with case, Unicode form and white space normalised."""
-    if not text.isascii():  # NFKC leaves ASCII as it is; skip the pass for most web text
-        text = unicodedata.normalize("NFKC", text)
-    norm = " ".join(text.casefold().split())
-    return hashlib.blake2b(norm.encode("utf-8"), digest_size=16).digest()
+    if text.isascii():
+        # NFKC leaves ASCII as it is and casefold is lower; ``" ".join(text.split())`` done
+        # with byte operations (white space to spaces, runs halved until none, ends stripped)
+        norm = text.encode("ascii").lower().translate(_ASCII_SPACE_TO_SPACE)
+        while b"  " in norm:
+            norm = norm.replace(b"  ", b" ")
+        return hashlib.blake2b(norm.strip(b" "), digest_size=16).digest()
+    norm_text = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return hashlib.blake2b(norm_text.encode("utf-8"), digest_size=16).digest()
 
 
 def ngram_keys(text: str, n: int) -> set[bytes]:
@@ -415,11 +427,19 @@ def _doc_record(doc: Document) -> dict[str, Any]:
 
 
 def _jsonl_line(doc: Document) -> str:
-    """``_LINE_JSON(_doc_record(doc)) + "\n"``, written out by hand: the keys in sorted order."""
+    """``_LINE_JSON(_doc_record(doc)) + "\n"``, written out by hand: the keys in sorted order.
+
+    The id hashes ``[source, provenance]`` as ASCII JSON. Without a ``\\u`` escape in it
+    the provenance part is also what ``ensure_ascii=False`` writes, so it is encoded once.
+    """
+    provenance = _ID_JSON(doc.provenance)
+    source = _ID_JSON(doc.source)
+    doc_id = hashlib.sha256(f"[{source}, {provenance}]".encode()).hexdigest()[:24]
+    if "\\u" in provenance or "\\u" in source:
+        provenance, source = _LINE_JSON(doc.provenance), _JSON_STRING(doc.source)
     return (
-        f'{{"id": "{_doc_id(doc)}", "n_tokens": {int(doc.n_tokens)}, '
-        f'"provenance": {_LINE_JSON(doc.provenance)}, "source": {_JSON_STRING(doc.source)}, '
-        f'"text": {_JSON_STRING(doc.text)}}}\n'
+        f'{{"id": "{doc_id}", "n_tokens": {int(doc.n_tokens)}, "provenance": {provenance}, '
+        f'"source": {source}, "text": {_JSON_STRING(doc.text)}}}\n'
     )
 
 
