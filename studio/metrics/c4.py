@@ -70,15 +70,20 @@ def c4_filter(
             if not lorem and "{" not in raw:
                 continue
         line = raw.strip()
-        words = line.split()
-        if len(line) > gates.max_word_length and any(len(w) > gates.max_word_length for w in words):
+        if len(line) > gates.max_word_length and any(
+            len(w) > gates.max_word_length for w in line.split()
+        ):
             continue
+        counted = line  # words are counted before citations are removed, as datatrove does
         if "[" in line:
             line = CITATION.sub("", line)
         if not line.endswith(end_punct) or line.endswith("..."):
             continue
-        units = _units(words, splitter) if cjk else None
-        if len(units if units is not None else words) < gates.min_words_per_line:
+        if cjk:
+            n_words = len(_units(counted.split(), splitter))
+        else:  # only "fewer than min_words_per_line?" matters: split no further than that
+            n_words = len(counted.split(None, gates.min_words_per_line - 1))
+        if n_words < gates.min_words_per_line:
             continue
         lowered = line.lower()
         if "lorem ipsum" in lowered:
@@ -91,10 +96,10 @@ def c4_filter(
             continue
         if sentences >= gates.min_num_sentences:
             continue  # enough already: only the document-level checks can still change things
-        if units is not None:
+        if cjk:
             sentences += count_sentences_in_tokens(_units(line.split(), splitter))
-        else:
-            sentences += count_sentences(line, splitter)
+        else:  # the decision needs no more than the sentences still missing
+            sentences += count_sentences(line, splitter, gates.min_num_sentences - sentences)
     if sentences < gates.min_num_sentences:
         return drop("too_few_sentences")
     return KEEP

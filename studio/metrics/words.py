@@ -223,13 +223,14 @@ def _is_punct(token: str) -> bool:
     return all(unicodedata.category(ch).startswith("P") for ch in token)
 
 
-def count_sentences(line: str, splitter: EnglishWordSplitter) -> int:
+def count_sentences(line: str, splitter: EnglishWordSplitter, limit: int | None = None) -> int:
     """Sentences in a stripped line, as spaCy's ``Sentencizer`` finds them on ``blank("en")``.
 
     A sentence starts at the first token that is neither punctuation nor a sentence-final
     character after a sentence-final character (``.``, ``!``, ``?`` and the other Unicode
     sentence terminators). Whitespace runs other than one plain space are tokens of their own
-    for spaCy, and they too start a sentence after a terminator.
+    for spaCy, and they too start a sentence after a terminator. With ``limit``, counting
+    stops as soon as ``limit`` sentences are reached (C4 only asks "at least this many?").
     """
     if _IRREGULAR_SPACE.search(line) is None:
         pieces: Iterable[tuple[bool, str]] = ((False, p) for p in line.split(" "))
@@ -246,6 +247,8 @@ def count_sentences(line: str, splitter: EnglishWordSplitter) -> int:
         step = splitter.sentence_step(piece)
         inc, seen = step[2:] if seen else step[:2]
         sentences += inc
+        if inc and limit is not None and sentences >= limit:
+            break
     return sentences
 
 

@@ -48,6 +48,11 @@ def test_sentences_follow_spacys_sentencizer(splitter: EnglishWordSplitter) -> N
     assert count_sentences("Wait... what.", splitter) == 1  # "..." is not a terminator token
 
 
+def test_sentence_count_stops_at_its_limit(splitter: EnglishWordSplitter) -> None:
+    assert count_sentences("One. Two! Three? Four", splitter, 2) == 2
+    assert count_sentences("One. Two! Three? Four", splitter, 9) == 4
+
+
 def test_repetition_values_by_hand(scorer: TextScorer) -> None:
     text = "a b c\na b c\nd e f"
     m = scorer.score(text, language="en").metrics
