@@ -311,46 +311,63 @@ class NgramBatch:
         starts = self.batch.starts
         self._ensure_groups(max(ns))
         g, inv = self._glued_prefix()
-        all_pos = np.arange(self.n, dtype=np.int64)
+        lo_n = min(ns)
+        # positions any n may need: the twin windows and the n-grams under WINDOW characters
+        # (a glued n-gram only grows with n), among those that hold the shortest n-gram
+        base = np.flatnonzero(np.arange(self.n, dtype=np.int64) + lo_n <= self.doc_end)
         twins = self.window_twins()
-        out: dict[int, list[int]] = {}
+        if twins is not None:
+            base = base[twins[base] | (self.glued_length(base, lo_n) < WINDOW)]
+        parts: list[tuple[IntArray, ...]] = []
+        bad_docs: dict[int, set[int]] = {}
+        n_members = 0
+        n_groups = 0
         for n in ns:
-            result = [0] * n_docs
-            pos = all_pos[all_pos + n <= self.doc_end]
+            pos = base[base + n <= self.doc_end[base]]
             if twins is not None:
                 # a repeating glued n-gram of WINDOW characters or more has a twin window
                 pos = pos[twins[pos] | (self.glued_length(pos, n) < WINDOW)]
             with np.errstate(over="ignore"):
                 poly = (g[pos + n] - g[pos]) * inv[pos]
                 # the polynomial hash keeps a change in the first characters in its low bits:
-                # mix them upwards, as the sort compares only the high bits
+                # mix them upwards before they pick a table slot
                 keys = (poly ^ (poly >> _U64(29))) * _MUL + self.doc_key[pos]
             members_idx, group, first, _ = _groups(keys, pos)
-            members = pos[members_idx]
-            if len(members) == 0:
-                out[n] = result
-                continue
+            members = pos[members_idx]  # ascending
             reps = first[group]
             label = self.labels[n]
             la = label[members]
             ok = (la >= 0) & (la == label[reps])  # the same tokens: the same string
-            bad_docs: set[int] = set()
+            bad: set[int] = set()
             for a, b in zip(members[~ok].tolist(), reps[~ok].tolist(), strict=True):
                 da, db = int(self.doc[a]), int(self.doc[b])
                 if da != db or not same_string(a, b, n):
-                    bad_docs.update((da, db))
-            # scan each text's members left to right, in position order
-            group_at = np.full(self.n, -1, dtype=np.int64)
-            group_at[members] = group
-            m_pos = np.flatnonzero(group_at >= 0)
-            m_group = group_at[m_pos]
-            m_len = self.glued_length(m_pos, n)
-            cuts = np.searchsorted(m_pos, starts)
-            docs = np.flatnonzero(cuts[1:] > cuts[:-1])
-            repeated = scan_duplicates(m_pos, m_group, m_len, cuts[docs], cuts[docs + 1], n)
-            for d, r in zip(docs.tolist(), repeated.tolist(), strict=True):
-                result[d] = r
-            for d in bad_docs:
+                    bad.update((da, db))
+            bad_docs[n] = bad
+            # each text's members are one lane of the scan; the lanes of every n run together
+            cuts = np.searchsorted(members, starts)
+            step, jump = _successors(members, cuts, n)
+            step[step >= 0] += n_members
+            jump[jump >= 0] += n_members
+            length = self.glued_length(members, n)
+            parts.append((group + n_groups, length, step, jump, cuts[:-1] + n_members))
+            n_members += len(members)
+            n_groups += len(first)
+        group_all, lengths, steps, jumps, lane_lo = (
+            np.concatenate(p) for p in zip(*parts, strict=True)
+        )
+        steps[steps < 0] = n_members
+        jumps[jumps < 0] = n_members
+        lane_hi = np.append(lane_lo[1:], n_members)
+        counted = _scan_lanes(group_all, steps, jumps, lane_lo, lane_hi)
+        owner = np.repeat(np.arange(len(lane_lo), dtype=np.int64), lane_hi - lane_lo)
+        totals = np.bincount(
+            owner[counted], weights=lengths[counted].astype(np.float64), minlength=len(lane_lo)
+        ).astype(np.int64)
+        out: dict[int, list[int]] = {}
+        for k, n in enumerate(ns):
+            result = totals[k * n_docs : (k + 1) * n_docs].tolist()
+            for d in bad_docs[n]:
                 result[d] = fallback(d, n)
             out[n] = result
         return out
@@ -360,68 +377,90 @@ _WAVE_MIN = 32  # below this many texts still scanning, a Python loop is cheaper
 _WAVE_STEPS = 8  # wave steps between two removals of the texts that have finished
 
 
-def scan_duplicates(
-    pos: IntArray, group: IntArray, length: IntArray, lo: IntArray, hi: IntArray, n: int
-) -> IntArray:
-    """datatrove's left-to-right duplicate scan, for many texts at once.
+def _successors(pos: IntArray, cuts: IntArray, n: int) -> tuple[IntArray, IntArray]:
+    """Where datatrove's scan goes from each member: on (a string met for the first time)
+    and past (a repeat: the first member at or after ``pos + n``); -1 past its text's last.
 
-    ``pos`` are the positions (ascending) of the n-grams that occur more than once in their
-    text, ``group`` which string each is, ``length`` its characters; text ``t`` owns
-    ``pos[lo[t]:hi[t]]``, and these ranges follow one another. The scan visits position
-    ``idx``: a string seen before adds its length and jumps ``n``, else it is remembered and
-    the scan steps one. Positions outside ``pos`` hold strings that occur once, which the scan
-    remembers but never meets again, so only these positions need visiting.
-
-    Each member's two possible successors (the next member, or the first member at or past
-    ``pos + n``) are computed up front, so a visit is a few gathers. All texts advance
-    together, one visit per step; the last few stragglers finish in a plain loop.
+    ``pos`` ascending; text ``t`` owns ``pos[cuts[t]:cuts[t + 1]]``.
     """
-    n_texts = len(lo)
-    repeated = np.zeros(n_texts, dtype=np.int64)
-    if n_texts == 0 or hi[-1] <= lo[0]:
-        return repeated
-    base, m = int(lo[0]), int(hi[-1])
-    end = len(pos)  # the sentinel: a finished text sits there
-    idx = np.arange(base, m, dtype=np.int64)
-    owner = np.repeat(np.arange(n_texts, dtype=np.int64), hi - lo)
-    limit = hi[owner]
-    jump = np.searchsorted(pos, pos[base:m] + n)
-    succ = np.full(2 * (end + 1), end, dtype=np.int64)
-    succ[2 * idx] = np.where(idx + 1 < limit, idx + 1, end)
-    succ[2 * idx + 1] = np.where(jump < limit, jump, end)
-    n_groups = int(group[base:m].max()) + 1
-    group_s = np.full(end + 1, n_groups, dtype=np.int64)  # the sentinel's own group
-    group_s[base:m] = group[base:m]
-    seen = np.zeros(n_groups + 1, dtype=bool)
+    m = len(pos)
+    idx = np.arange(m, dtype=np.int64)
+    limit = np.repeat(cuts[1:], np.diff(cuts))
+    step = np.where(idx + 1 < limit, idx + 1, -1)
+    jump = np.searchsorted(pos, pos + n)
+    jump = np.where(jump < limit, jump, -1)
+    return step, jump
+
+
+def _scan_lanes(
+    group: IntArray, step: IntArray, jump: IntArray, lo: IntArray, hi: IntArray
+) -> npt.NDArray[np.bool_]:
+    """datatrove's left-to-right duplicate scan over many lanes at once: which members count.
+
+    Lane ``t`` owns members ``lo[t]:hi[t]`` (consecutive ranges covering every member). A
+    visit to member ``j``: a string (``group``) seen before in the lane counts and goes to
+    ``jump[j]``, else it is remembered and goes to ``step[j]``; ``len(group)`` ends a lane.
+    Members hold the n-grams that occur more than once; the scan remembers the others but
+    never meets them again, so only members need visiting. All lanes advance together, one
+    visit per step; the last few stragglers finish in a plain loop.
+    """
+    end = len(group)
     counted = np.zeros(end + 1, dtype=bool)
+    if end == 0:
+        return counted[:0]
+    succ = np.empty(2 * (end + 1), dtype=np.int64)
+    succ[0 : 2 * end : 2] = step
+    succ[1 : 2 * end : 2] = jump
+    succ[2 * end :] = end
+    n_groups = int(group.max()) + 1
+    group_s = np.append(group, n_groups)  # the end's own group
+    seen = np.zeros(n_groups + 1, dtype=bool)
     kk = lo[lo < hi]
     while len(kk) >= _WAVE_MIN:
         for _ in range(_WAVE_STEPS):
             gid = group_s[kk]
             rep = seen[gid]
-            seen[gid] = True  # a group belongs to one text: no two writers but the sentinel's
+            seen[gid] = True  # a group belongs to one lane: no two writers but the end's
             counted[kk] = rep
             kk = succ[2 * kk + rep]
         kk = kk[kk != end]
-    hits: list[int] = []
-    for j in kk.tolist():  # the stragglers, one text at a time on Python lists of its members
-        t = int(owner[j - base])
-        a, b = int(lo[t]), int(hi[t])
-        groups_t = group_s[a:b]
-        group_l, succ_l = groups_t.tolist(), succ[2 * a : 2 * b].tolist()
-        seen_t = set(groups_t[seen[groups_t]].tolist())
-        while j != end:
-            g = group_l[j - a]
-            if g in seen_t:
-                hits.append(j)
-                j = succ_l[2 * (j - a) + 1]
-            else:
-                seen_t.add(g)
-                j = succ_l[2 * (j - a)]
-    counted[hits] = True
-    counted[end] = False
-    hit = np.flatnonzero(counted)
-    repeated += np.bincount(
-        owner[hit - base], weights=length[hit].astype(np.float64), minlength=n_texts
+    if len(kk):
+        owner = np.searchsorted(hi, kk, side="right")
+        hits: list[int] = []
+        for j, t in zip(kk.tolist(), owner.tolist(), strict=True):
+            # a straggler, on Python lists of its lane's members
+            a, b = int(lo[t]), int(hi[t])
+            groups_t = group_s[a:b]
+            group_l, succ_l = groups_t.tolist(), succ[2 * a : 2 * b].tolist()
+            seen_t = set(groups_t[seen[groups_t]].tolist())
+            while j != end:
+                g = group_l[j - a]
+                if g in seen_t:
+                    hits.append(j)
+                    j = succ_l[2 * (j - a) + 1]
+                else:
+                    seen_t.add(g)
+                    j = succ_l[2 * (j - a)]
+        counted[hits] = True
+    return counted[:end]
+
+
+def scan_duplicates(
+    pos: IntArray, group: IntArray, length: IntArray, lo: IntArray, hi: IntArray, n: int
+) -> IntArray:
+    """datatrove's duplicate scan for many texts: the repeated characters of each text.
+
+    ``pos`` are the positions (ascending) of the n-grams that occur more than once in their
+    text, ``group`` which string each is, ``length`` its characters; text ``t`` owns
+    ``pos[lo[t]:hi[t]]``, consecutive ranges that start at 0 and cover ``pos``.
+    """
+    cuts = np.append(lo, hi[-1:]) if len(lo) else np.zeros(1, dtype=np.int64)
+    step, jump = _successors(pos, cuts, n)
+    end = len(pos)
+    step[step < 0] = end
+    jump[jump < 0] = end
+    counted = _scan_lanes(group, step, jump, lo, hi)
+    owner = np.repeat(np.arange(len(lo), dtype=np.int64), hi - lo)
+    return np.bincount(
+        owner[counted], weights=length[counted].astype(np.float64), minlength=len(lo)
     ).astype(np.int64)
-    return repeated
