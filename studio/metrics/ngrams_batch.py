@@ -84,41 +84,60 @@ _CHAR_POWERS = _Powers(_CHAR_BASE)
 _ROUNDS = 6  # table rounds before the last few unresolved keys are sorted instead
 
 
-def _groups(keys: U64Array, positions: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-    """Groups of equal keys with two or more members, found through a hash table.
+def _roots(keys: U64Array) -> IntArray:
+    """For each key, the index of a key equal to it (the same index for all equal keys).
 
-    Returns (members, group of each member, first position of each group, size of each
-    group); members are ascending indices into ``keys`` (``positions`` ascending too), groups
-    are numbered by their first member's index. Each round scatters the unresolved keys into
-    a table of about twice their number and reads back the slot's winner: a key equal to its
-    winner joins the winner's group, the others (slot shared with another key) go to the
-    next round under another multiplier. No sort is needed, and equality is of all 64 bits.
+    Each round scatters the unresolved keys into a hash table of about twice their number
+    and reads back each slot's winner: a key equal to its winner takes the winner as root,
+    the others (their slot went to another key) go to the next round under another
+    multiplier. Equal keys always share a slot, so they resolve together. No sort is needed,
+    and equality is of all 64 bits.
     """
     m = len(keys)
-    empty = np.zeros(0, dtype=np.int64)
-    if m < 2:
-        return empty, empty, empty, empty
-    rep = np.empty(m, dtype=np.int64)  # index of an equal key (the group's root)
-    todo = np.arange(m, dtype=np.int64)
-    k = keys
-    mul = _MUL
     bits = min(max(4, (2 * m - 1).bit_length()), _TABLE_BITS + 3)
     table = np.empty(1 << bits, dtype=np.int64)
-    for _ in range(_ROUNDS):
+    todo = np.arange(m, dtype=np.int64)
+    rep = todo
+    k = keys
+    mul = _MUL
+    for round_ in range(_ROUNDS):
         with np.errstate(over="ignore"):
             slots = ((k * mul) >> _U64(64 - bits)).astype(np.intp)
             mul = (mul * _U64(0xD1342543DE82EF95)) | _U64(1)
         table[slots] = todo
         winner = table[slots]
         same = keys[winner] == k
-        rep[todo[same]] = winner[same]
+        if round_ == 0:
+            rep = winner  # the keys that lost their slot are overwritten in later rounds
+        else:
+            rep[todo[same]] = winner[same]
         if same.all():
-            break
+            return rep
         rest = ~same
         todo, k = todo[rest], k[rest]
-    else:
-        _, where, inverse = np.unique(k, return_index=True, return_inverse=True)
-        rep[todo] = todo[where[inverse]]
+    _, where, inverse = np.unique(k, return_index=True, return_inverse=True)
+    rep[todo] = todo[where[inverse]]
+    return rep
+
+
+def _twins(keys: U64Array) -> npt.NDArray[np.bool_]:
+    """Whether each key occurs more than once."""
+    rep = _roots(keys)
+    return np.bincount(rep, minlength=len(keys))[rep] >= 2
+
+
+def _groups(keys: U64Array, positions: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Groups of equal keys with two or more members (through :func:`_roots`).
+
+    Returns (members, group of each member, first position of each group, size of each
+    group); members are ascending indices into ``keys`` (``positions`` ascending too), groups
+    are numbered by their first member's index.
+    """
+    m = len(keys)
+    empty = np.zeros(0, dtype=np.int64)
+    if m < 2:
+        return empty, empty, empty, empty
+    rep = _roots(keys)
     count = np.bincount(rep, minlength=m)
     root = count >= 2
     members_idx = np.flatnonzero(root[rep])
@@ -292,7 +311,7 @@ class NgramBatch:
             poly = (h[c + WINDOW] - h[c]) * inv[c]
             keys = (poly ^ (poly >> _U64(29))) * _MUL + self.doc_key[pos]
         out = np.zeros(self.n, dtype=bool)
-        out[pos[_groups(keys, pos)[0]]] = True
+        out[pos] = _twins(keys)
         return out
 
     # -- datatrove's find_all_duplicate, for n in ns ----------------------------------------
