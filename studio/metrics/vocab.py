@@ -99,25 +99,30 @@ class Vocabulary:
         if len(self._chunk_ids) > _MAX_CHUNKS:
             self._reset()
         splits = [t.split() for t in texts]
-        chunks = list(chain.from_iterable(splits))
+        per_doc = np.fromiter(map(len, splits), dtype=np.int64, count=len(splits))
+        chunk_starts = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(per_doc, out=chunk_starts[1:])
         get = self._chunk_ids.get
-        cids = np.fromiter(map(get, chunks, repeat(-1)), dtype=np.int64, count=len(chunks))
+        # looked up text by text: a flat list of every chunk would cost more than it saves
+        cids = np.fromiter(
+            chain.from_iterable(map(get, chunks, repeat(-1)) for chunks in splits),
+            dtype=np.int64,
+            count=int(chunk_starts[-1]),
+        )
         missing = np.flatnonzero(cids < 0)
         if len(missing):
-            for k in missing.tolist():
-                cids[k] = self._add_chunk(chunks[k])
+            docs = np.searchsorted(chunk_starts, missing, side="right") - 1
+            for k, d in zip(missing.tolist(), docs.tolist(), strict=True):
+                cids[k] = self._add_chunk(splits[d][k - int(chunk_starts[d])])
         lens = self._chunk_len.array[cids]
         chunk_ends = np.cumsum(lens)
         total = int(chunk_ends[-1]) if len(chunk_ends) else 0
         offsets = np.repeat(self._chunk_start.array[cids] - (chunk_ends - lens), lens)
         ids = self._flat.array[offsets + np.arange(total, dtype=np.int64)]
-        per_doc = np.fromiter(map(len, splits), dtype=np.int64, count=len(splits))
-        chunk_starts = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum(per_doc, out=chunk_starts[1:])
         token_ends = np.concatenate(([0], chunk_ends))
         ids = ids.astype(np.int64, copy=False)
         if self._chunk_glues.array[cids].all():
-            glued = "".join(chunks)
+            glued = "".join(map("".join, splits))
         else:  # a chunk whose tokens are not its exact pieces: glue the tokens themselves
             glued = "".join(map(self.tokens.__getitem__, ids.tolist()))
         return TokenBatch(ids, token_ends[chunk_starts], glued)

@@ -143,3 +143,12 @@ def test_table_groups_match_a_dictionary(monkeypatch: pytest.MonkeyPatch, rounds
     assert members.tolist() == sorted(members.tolist())
     for g, ps in got.items():
         assert first[g] == min(ps) and sizes[g] == len(ps)
+
+
+def test_batch_glued_text_is_its_tokens_glued() -> None:
+    """The glued text the character windows read is exactly the batch's tokens, glued."""
+    scorer = TextScorer()
+    texts = _texts()
+    batch = scorer.vocab.batch(texts)
+    tokens = scorer.vocab.tokens
+    assert batch.glued == "".join(tokens[i] for i in batch.ids.tolist())
