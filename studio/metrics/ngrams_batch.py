@@ -56,19 +56,21 @@ def splitmix(x: U64Array) -> U64Array:
 
 
 class _Powers:
-    """``B**k`` and ``B**-k`` mod 2**64 for k = 0 .. size - 1, grown on demand and shared."""
+    """``B**k`` and ``B**-k`` mod 2**64 for k = 0 .. size - 1, grown on demand and shared
+    (the pair is replaced in one assignment, so a reader never sees arrays of two sizes)."""
 
     def __init__(self, base: int) -> None:
         self.base = base
-        self.pow = np.ones(1, dtype=_U64)
-        self.inv = np.ones(1, dtype=_U64)
+        self._pair = (np.ones(1, dtype=_U64), np.ones(1, dtype=_U64))
 
     def upto(self, size: int) -> tuple[U64Array, U64Array]:
-        if len(self.pow) < size:
-            grown = max(size, 2 * len(self.pow))
-            self.pow = self._series(self.base, grown)
-            self.inv = self._series(pow(self.base, -1, 2**64), grown)
-        return self.pow[:size], self.inv[:size]
+        powers, inverses = self._pair
+        if len(powers) < size:
+            grown = max(size, 2 * len(powers))
+            powers = self._series(self.base, grown)
+            inverses = self._series(pow(self.base, -1, 2**64), grown)
+            self._pair = (powers, inverses)
+        return powers[:size], inverses[:size]
 
     @staticmethod
     def _series(base: int, size: int) -> U64Array:
