@@ -163,7 +163,8 @@ class NgramBatch:
         token_inv_power: U64Array,
         max_n: int = 2,
     ) -> None:
-        """``max_n``: the largest n any rule will ask for (token groups are built once)."""
+        """``max_n``: token groups are built once, for n = 2 .. ``max_n`` (the space-joined rule
+        needs every n it asks for; the glued rule verifies longer n-grams token by token)."""
         self.batch = batch
         self.max_n = max_n
         ids = batch.ids
@@ -330,7 +331,8 @@ class NgramBatch:
         """
         n_docs = self.batch.n_docs
         starts = self.batch.starts
-        self._ensure_groups(max(ns))
+        self._ensure_groups(2)
+        k_max = max(self.labels)  # token groups exist up to here (the constructor's max_n)
         g, inv = self._glued_prefix()
         lo_n = min(ns)
         # positions any n may need: the twin windows and the n-grams under WINDOW characters
@@ -356,9 +358,13 @@ class NgramBatch:
             members_idx, group, first, _ = _groups(keys, pos)
             members = pos[members_idx]  # ascending
             reps = first[group]
-            label = self.labels[n]
+            # the same tokens, the same string: the same k-gram group, then the same ids
+            k = min(n, k_max)
+            label = self.labels[k]
             la = label[members]
-            ok = (la >= 0) & (la == label[reps])  # the same tokens: the same string
+            ok = (la >= 0) & (la == label[reps])
+            for j in range(k, n):
+                ok &= self.ids[members + j] == self.ids[reps + j]
             bad: set[int] = set()
             for a, b in zip(members[~ok].tolist(), reps[~ok].tolist(), strict=True):
                 da, db = int(self.doc[a]), int(self.doc[b])

@@ -159,7 +159,7 @@ class TextScorer:
             vocab.hash.array,
             vocab.power.array,
             vocab.inv_power.array,
-            max_n=max(*TOP_NGRAMS, *DUP_NGRAMS),
+            max_n=max(TOP_NGRAMS),
         )
         tokens = vocab.tokens
         ids = tb.ids
