@@ -9,6 +9,8 @@ provider. It is thread-safe, so the TUI can call it from a worker thread while t
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -101,11 +103,42 @@ def load_litellm() -> ModuleType:
             import litellm
 
             _configure(litellm)
+            _prime(litellm)
             # Move the import's ~190 MB of long-lived objects out of the collector's sight.
-            gc.collect()
+            # Only the young generations are collected first: a full pass over this heap
+            # holds the GIL for ~180 ms, a stall for a UI drawing on another thread.
+            gc.collect(1)
             gc.freeze()
             _module = litellm
     return _module
+
+
+def _prime(litellm: Any) -> None:
+    """Stream one tiny offline completion, so litellm's lazy imports happen now.
+
+    litellm 1.110 imports much of its streaming code on the first streamed chunk (module
+    ``__getattr__`` hooks): tens of ms with the GIL held, in the middle of the first run's
+    stream otherwise. Skipped when called on a running event loop.
+    """
+    with contextlib.suppress(RuntimeError):
+        asyncio.get_running_loop()
+        return
+
+    async def stream_once() -> None:
+        response = await litellm.acompletion(
+            model=f"{OFFLINE_PROVIDER}/instant",
+            messages=[{"role": "user", "content": "Write one line."}],
+            max_tokens=4,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        async for _chunk in response:
+            pass
+
+    try:
+        asyncio.run(stream_once())
+    except Exception as exc:  # priming is an optimisation: never fail the import for it
+        log.debug("priming litellm failed: %s", type(exc).__name__)
 
 
 def redact_in_logs(secrets: Iterable[str | None]) -> None:
