@@ -212,7 +212,11 @@ async def measure_gaps(tmp: Path, idle_s: float, stream_repeats: int) -> None:
         for _ in range(stream_repeats):
             gaps.clear()
             recording[0] = False
+            previous = screen.preview_worker
             await pilot.press("ctrl+j")
+            # Until the key is handled, preview_worker is still the last run's finished worker.
+            while screen.preview_worker is previous:
+                await asyncio.sleep(0.01)
             while screen.preview_worker is None or not screen.preview_worker.is_finished:
                 await asyncio.sleep(0.05)
                 if recording[0] and all(p.state != "streaming" for p in screen.panes.values()):

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from studio.library import Library
     from studio.metrics.scorer import TextScorer
     from studio.prompts import Prompt
+    from studio.store import Generation
     from studio.tui.app import StudioApp
     from studio.tui.generation import PreviewRequest, PreviewRun
 
@@ -63,19 +64,23 @@ class ModelsFound(Message):
         self.models = models
 
 
-class TextsScored(Message):
-    """Live metrics for finished samples, and the set-level flags among them."""
+class SampleScored(Message):
+    """A finished sample with its metrics, and the flags among every sample finished so far.
+
+    The pane shows its end state, numbers, metrics and badges in one update, so the screen
+    is laid out once per finished sample rather than three times while others stream.
+    """
 
     def __init__(
         self,
-        scores: dict[str, dict[str, Any]],
-        near_dups: dict[str, int],
-        shared_openings: dict[str, str],
+        generation: Generation,
+        score: dict[str, Any] | None,
+        flags: tuple[int, dict[str, int], dict[str, str]] | None,
     ) -> None:
         super().__init__()
-        self.scores = scores
-        self.near_dups = near_dups
-        self.shared_openings = shared_openings
+        self.generation = generation
+        self.score = score
+        self.flags = flags  # (sequence number, near-dup clusters, shared openings)
 
 
 class PreviewScreen(Screen[None]):
@@ -128,6 +133,8 @@ class PreviewScreen(Screen[None]):
         self.pane_models: dict[str, str] = {}
         self.run_id: str | None = None
         self.finished_texts: dict[str, str] = {}
+        self.flag_sequence = 0
+        self.flags_shown = 0
         self.preview: PreviewRun | None = None
         self.preview_worker: Worker[None] | None = None
         self.scorer: TextScorer | None = None
@@ -176,6 +183,23 @@ class PreviewScreen(Screen[None]):
     def on_mount(self) -> None:
         self.watch(self.app, "library", self._library_changed)
         self.find_models()
+        self.warm_scoring()
+
+    @work(thread=True, group="preview-score")
+    def warm_scoring(self) -> None:
+        """Build the scorer and load the near-dup code now, not while the first samples stream.
+
+        The imports, regex compiles and rule tables take ~100 ms with the GIL held; done in
+        the middle of a stream they showed as frame gaps.
+        """
+        from studio.metrics.scorer import TextScorer
+        from studio.tui.generation import sample_flags
+
+        with self.scorer_lock:
+            if self.scorer is None:
+                self.scorer = TextScorer()
+            self.scorer.score("A short text to warm the scorer. It has two sentences.")
+        sample_flags({"a": "one two three four five six", "b": "one two three four five six"})
 
     # -- choices -------------------------------------------------------------------------------
 
@@ -366,6 +390,7 @@ class PreviewScreen(Screen[None]):
         self.panes.clear()
         self.pane_models.clear()
         self.finished_texts.clear()
+        self.flags_shown = self.flag_sequence
         self.query_one("#pv-tabs", TabbedContent).active = "pv-samples-tab"
         self.set_status(f"Planning {len(request.models)} model(s) × {request.samples} sample(s)…")
         self.preview = PreviewRun(request)
@@ -454,12 +479,13 @@ class PreviewScreen(Screen[None]):
                 pane.retrying(f"{event.error_class}: {event.message}", event.delay)
         elif isinstance(event, JobFinished):
             generation = event.generation
-            if (pane := self.panes.get(generation.id)) is not None:
-                pane.finished(generation)
             if generation.status == "ok" and generation.text:
+                # The pane finishes when its metrics are in (a few ms): one update, not three.
                 self.finished_texts[generation.id] = generation.text
-                self.score_text(generation.id, generation.text)
-                self.flag_samples(dict(self.finished_texts))
+                self.flag_sequence += 1
+                self.score_sample(generation, dict(self.finished_texts), self.flag_sequence)
+            elif (pane := self.panes.get(generation.id)) is not None:
+                pane.finished(generation)
 
     def run_finished(self, summary: RunSummary | None, error: str) -> None:
         self.flush()
@@ -483,34 +509,36 @@ class PreviewScreen(Screen[None]):
             self.notify(str(error), title="preview: failed", severity="error")
 
     @work(thread=True, group="preview-score")
-    def score_text(self, job_id: str, text: str) -> None:
+    def score_sample(self, generation: Generation, texts: dict[str, str], sequence: int) -> None:
+        """Metrics for one finished sample and flags among all finished so far, off the UI."""
         from studio.metrics.scorer import TextScorer
-
-        # One scorer, reused for its caches; they are not thread-safe, so one text at a time.
-        with self.scorer_lock:
-            if self.scorer is None:
-                self.scorer = TextScorer()
-            score = self.scorer.score(text)
-        self.post_message(TextsScored({job_id: score.as_dict()}, {}, {}))
-
-    @work(thread=True, exclusive=True, group="preview-flags")
-    def flag_samples(self, texts: dict[str, str]) -> None:
         from studio.tui.generation import sample_flags
 
-        near, shared = sample_flags(texts)
-        self.post_message(TextsScored({}, near, shared))
+        score: dict[str, Any] | None = None
+        flags: tuple[int, dict[str, int], dict[str, str]] | None = None
+        try:
+            # One scorer, reused for its caches; they are not thread-safe: one text at a time.
+            with self.scorer_lock:
+                if self.scorer is None:
+                    self.scorer = TextScorer()
+                score = self.scorer.score(generation.text or "").as_dict()
+            flags = (sequence, *sample_flags(texts))
+        except Exception as exc:  # the sample is stored either way; show it without numbers
+            self.log.error(f"scoring sample {generation.id[:12]} failed: {exc!r}")
+        self.post_message(SampleScored(generation, score, flags))
 
-    def on_texts_scored(self, message: TextsScored) -> None:
-        for job_id, scored in message.scores.items():
-            if (pane := self.panes.get(job_id)) is not None:
-                pane.show_metrics(scored["metrics"], scored["filters"])
-        if message.scores:
-            return
-        for job_id, pane in self.panes.items():
-            cluster = message.near_dups.get(job_id)
-            pane.set_badge("near-dup", f"≈ near-duplicate group {cluster}" if cluster else None)
-            opening = message.shared_openings.get(job_id)
-            pane.set_badge("opening", f"shared opening “{opening}…”" if opening else None)
+    def on_sample_scored(self, message: SampleScored) -> None:
+        with self.app.batch_update():
+            if (pane := self.panes.get(message.generation.id)) is not None:
+                pane.finished(message.generation, message.score)
+            if message.flags is None or message.flags[0] < self.flags_shown:
+                return  # an older set of flags than the one on screen
+            self.flags_shown, near_dups, openings = message.flags
+            for job_id, pane in self.panes.items():
+                cluster = near_dups.get(job_id)
+                pane.set_badge("near-dup", f"≈ near-duplicate group {cluster}" if cluster else None)
+                opening = openings.get(job_id)
+                pane.set_badge("opening", f"shared opening “{opening}…”" if opening else None)
 
     def action_cancel(self) -> None:
         if self.preview is None or not self.preview_running:

@@ -8,6 +8,7 @@ has not scrolled up (as elia does).
 
 from __future__ import annotations
 
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
     from studio.store import Generation
 
+STATS_INTERVAL = 0.25  # seconds between redraws of a streaming sample's word count
 STATE_CLASSES = ("-waiting", "-streaming", "-done", "-failed", "-cancelled")
 
 
@@ -34,6 +36,8 @@ class SamplePane(Vertical):
         self.title_text = title
         self.text = ""
         self._pending: list[str] = []
+        self._stats_at = 0.0
+        self._stats_text = "waiting…"
         self.state = "waiting"
         self.badges: dict[str, str] = {}
 
@@ -48,13 +52,29 @@ class SamplePane(Vertical):
         for name in STATE_CLASSES:
             self.set_class(name == f"-{state}", name)
 
+    def set_stats(self, text: str) -> None:
+        """Show ``text`` on the stats lines; the screen is laid out only if their height changes.
+
+        A layout pass redraws every widget on the screen (10-40 ms here); while other samples
+        stream, that is a visible stall, and most updates keep the same number of lines.
+        """
+        stats = self.query_one(".sample-stats", Static)
+        width = stats.content_region.width
+        console = self.app.console
+
+        def height(value: str) -> int:
+            return len(Text(value).wrap(console, width)) if value else 1
+
+        previous, self._stats_text = self._stats_text, text
+        stats.update(text, layout=width <= 0 or height(text) != height(previous))
+
     def started(self, attempt: int) -> None:
         self.set_state("streaming")
         note = f" (attempt {attempt})" if attempt > 1 else ""
-        self.query_one(".sample-stats", Static).update(f"streaming{note}…")
+        self.set_stats(f"streaming{note}…")
 
     def cancelling(self) -> None:
-        self.query_one(".sample-stats", Static).update("cancelling…")
+        self.set_stats("cancelling…")
 
     def append(self, delta: str) -> None:
         """Buffer a delta; nothing is drawn until the next ``flush``."""
@@ -71,17 +91,21 @@ class SamplePane(Vertical):
         delta = "".join(pending)
         self.text += delta
         self.query_one(StreamText).append(delta)
-        words = len(self.text.split())
-        # One line either way: no layout pass needed.
-        self.query_one(".sample-stats", Static).update(f"streaming… {words} words", layout=False)
+        now = monotonic()
+        if now - self._stats_at >= STATS_INTERVAL:
+            # A few times a second is plenty for a counter, and each redraw of the line costs
+            # a frame's worth of rendering. One line either way: no layout pass needed.
+            self._stats_at = now
+            self.set_stats(f"streaming… {len(self.text.split())} words")
 
     def retrying(self, message: str, delay: float) -> None:
-        self.query_one(".sample-stats", Static).update(f"retry in {delay:.1f}s: {message}")
+        self.set_stats(f"retry in {delay:.1f}s: {message}")
         self.text = ""
         self._pending.clear()
         self.query_one(StreamText).clear()
 
-    def finished(self, generation: Generation) -> None:
+    def finished(self, generation: Generation, score: dict[str, Any] | None = None) -> None:
+        """The sample's end state, numbers and (for a complete text) metrics and gate badges."""
         self.flush()
         if generation.text is not None and generation.text != self.text:
             self.text = generation.text
@@ -99,11 +123,25 @@ class SamplePane(Vertical):
             stats.append(generation.finish_reason)
         if generation.status != "ok":
             stats.insert(0, generation.status.upper())
-        self.query_one(".sample-stats", Static).update(" · ".join(stats))
+        lines = [" · ".join(stats)]
+        if score is not None:
+            metrics, filters = score["metrics"], score["filters"]
+            lines.append(" · ".join(
+                f"{name} {display.metric(metrics.get(name))}"
+                for name in ("n_words", "dup_line_frac", "top_2_gram_char_frac",
+                             "compression_ratio")
+                if name in metrics
+            ))  # fmt: skip
+            for gate, result in filters.items():
+                if isinstance(result, dict) and not result.get("keep", True):
+                    self.set_badge(f"gate:{gate}", f"✗ {gate}: {result.get('reason')}")
+        self.set_stats("\n".join(lines))
         if generation.status == "error" and generation.error_message:
             self.set_badge("error", f"{generation.error_class}: {generation.error_message}")
 
     def set_badge(self, key: str, label: str | None) -> None:
+        if self.badges.get(key) == label:
+            return  # unchanged: no redraw (a badge line that changes lays the screen out)
         if label is None:
             self.badges.pop(key, None)
         else:
@@ -116,17 +154,3 @@ class SamplePane(Vertical):
             line.append(f" {value} ", style="reverse")
         badges.update(line)
         badges.set_class(not self.badges, "-hidden")
-
-    def show_metrics(self, metrics: dict[str, Any], filters: dict[str, Any]) -> None:
-        """Live per-text scores after the text is complete, and a badge per failed gate."""
-        stats = self.query_one(".sample-stats", Static)
-        shown = [
-            f"{name} {display.metric(metrics.get(name))}"
-            for name in ("n_words", "dup_line_frac", "top_2_gram_char_frac", "compression_ratio")
-            if name in metrics
-        ]
-        current = str(stats.render())
-        stats.update(current + "\n" + " · ".join(shown))
-        for gate, result in filters.items():
-            if isinstance(result, dict) and not result.get("keep", True):
-                self.set_badge(f"gate:{gate}", f"✗ {gate}: {result.get('reason')}")

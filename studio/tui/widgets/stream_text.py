@@ -8,7 +8,7 @@ the lines that changed, and the screen is laid out again only when the line coun
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -17,6 +17,9 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+if TYPE_CHECKING:
+    from rich.style import Style
+
 
 class StreamText(ScrollView, can_focus=True):
     """Wrapped text with ``append`` and ``set_text``; follows the end unless scrolled up."""
@@ -24,8 +27,8 @@ class StreamText(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     StreamText {
         overflow-x: hidden;
-        overflow-y: auto;
-        scrollbar-gutter: stable;
+        /* Always there: a scrollbar appearing mid-stream would lay the whole screen out. */
+        overflow-y: scroll;
     }
     """
 
@@ -36,6 +39,7 @@ class StreamText(ScrollView, can_focus=True):
         self._tail_start = 0  # index in _lines of the last paragraph's first line
         self._wrap_width = 0
         self._strips: dict[int, Strip] = {}
+        self._style: Style | None = None
 
     @property
     def text(self) -> str:
@@ -117,16 +121,26 @@ class StreamText(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
+        self._style = None
 
     def render_line(self, y: int) -> Strip:
+        # Called for every visible line of every frame while the text scrolls along: the
+        # style (an ancestor walk in Textual) and each finished strip are computed once.
         index = int(self.scroll_y) + y
         width = self.size.width
-        style = self.rich_style
+        style = self._style
+        if style is None:
+            style = self._style = self.rich_style
         if index >= len(self._lines):
             return Strip.blank(width, style)
         strip = self._strips.get(index)
-        if strip is None:
+        if strip is None or strip.cell_length != width:
             line = self._lines[index]
-            strip = Strip([Segment(line, style)], cell_len(line)).extend_cell_length(width, style)
+            strip = (
+                Strip([Segment(line, style)], cell_len(line))
+                .extend_cell_length(width, style)
+                .crop(0, width)
+                .apply_offsets(0, index)
+            )
             self._strips[index] = strip
-        return strip.crop(0, width).apply_offsets(0, index)
+        return strip
