@@ -39,6 +39,7 @@ class PreviewRequest:
     models: tuple[str, ...]
     samples: int = 2
     temperature: float | None = None
+    top_p: float | None = None
     max_tokens: int | None = None
     seed: int = 0
     api_base: str | None = None
@@ -108,6 +109,7 @@ def spec_for(request: PreviewRequest) -> Any:
         models=request.models,
         samples=request.samples,
         temperature=request.temperature,
+        top_p=request.top_p,
         max_tokens=request.max_tokens,
         seed=request.seed,
         api_base=request.api_base,

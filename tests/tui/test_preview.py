@@ -172,3 +172,33 @@ async def test_preview_against_an_openai_compatible_server(
     assert all(g.model == "tui-loopback" and g.text for g in gens)
     assert max(g.attempts for g in gens) == 2
     assert len(loopback.requests_for("tui-loopback")) == 3
+
+
+async def test_sampling_parameters_reach_the_stored_run_and_bad_ones_are_refused(
+    tmp_path: Path, library_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STUDIO_OFFLINE_PACE_MS", "1")
+    app = preview_app(tmp_path, library_copy)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, PreviewScreen)
+        screen.query_one("#pv-n", Input).value = "1"
+        screen.query_one("#pv-top-p", Input).value = "1.5"
+        await pilot.press("ctrl+j")
+        await pilot.pause()
+        assert screen.preview_worker is None  # refused before anything ran
+        assert any("Top p" in n.message for n in app._notifications)
+        screen.query_one("#pv-top-p", Input).value = "0.5"
+        screen.query_one("#pv-temperature", Input).value = "0.8"
+        screen.query_one("#pv-seed", Input).value = "7"
+        screen.query_one("#pv-max-tokens", Input).value = "60"
+        await pilot.press("ctrl+j")
+        await wait_until_done(app, pilot, screen)
+        run_id = screen.run_id
+    assert run_id is not None
+    with Store(tmp_path / "studio.db") as store:
+        (gen,) = store.generations(run_id)
+    assert gen.status == "ok"
+    assert gen.params["top_p"] == 0.5 and gen.params["temperature"] == 0.8
+    assert gen.params["seed"] == 7 and gen.params["max_tokens"] == 60

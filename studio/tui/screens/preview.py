@@ -161,7 +161,7 @@ class PreviewScreen(Screen[None]):
                 yield Input(placeholder="another model, e.g. openai/gpt-4o-mini", id="pv-extra")
                 yield Input(placeholder="API base of an OpenAI-compatible server (optional)",
                             id="pv-api-base")  # fmt: skip
-                with Horizontal(id="pv-params"):
+                with Horizontal(id="pv-params", classes="pv-params"):
                     with Vertical():
                         yield Label("Samples", classes="field-label")
                         yield Input("2", id="pv-n", type="integer", compact=True)
@@ -169,8 +169,16 @@ class PreviewScreen(Screen[None]):
                         yield Label("Temperature", classes="field-label")
                         yield Input("", placeholder="style", id="pv-temperature", compact=True)
                     with Vertical():
+                        yield Label("Top p", classes="field-label")
+                        yield Input("", placeholder="style", id="pv-top-p", compact=True)
+                with Horizontal(id="pv-params-2", classes="pv-params"):
+                    with Vertical():
                         yield Label("Max tokens", classes="field-label")
                         yield Input("", placeholder="style", id="pv-max-tokens", compact=True)
+                    with Vertical():
+                        yield Label("Seed", classes="field-label")
+                        yield Input("", placeholder="new each run", id="pv-seed",
+                                    type="integer", compact=True)  # fmt: skip
             with TabbedContent(id="pv-tabs"):
                 with TabPane("Prompt", id="pv-prompt-tab"), VerticalScroll():
                     yield Static("Loading the library…", id="pv-prompt")
@@ -325,18 +333,39 @@ class PreviewScreen(Screen[None]):
 
     def params(self) -> dict[str, Any] | None:
         """Samples and sampling parameters from the inputs; None (and a notice) when invalid."""
-        values: dict[str, Any] = {}
+
+        def read(selector: str, kind: type[int] | type[float], what: str) -> Any:
+            text = self.query_one(selector, Input).value.strip()
+            try:
+                return kind(text) if text else None
+            except ValueError:
+                raise ValueError(
+                    f"{what}: {text!r} is not a{'n integer' if kind is int else ' number'}"
+                ) from None
+
         try:
-            values["samples"] = int(self.query_one("#pv-n", Input).value or "1")
-            temperature = self.query_one("#pv-temperature", Input).value.strip()
-            values["temperature"] = float(temperature) if temperature else None
-            max_tokens = self.query_one("#pv-max-tokens", Input).value.strip()
-            values["max_tokens"] = int(max_tokens) if max_tokens else None
+            values: dict[str, Any] = {
+                "samples": read("#pv-n", int, "Samples") or 1,
+                "temperature": read("#pv-temperature", float, "Temperature"),
+                "top_p": read("#pv-top-p", float, "Top p"),
+                "max_tokens": read("#pv-max-tokens", int, "Max tokens"),
+                "seed": read("#pv-seed", int, "Seed"),
+            }
         except ValueError as exc:
             self.notify(str(exc), title="preview: parameters", severity="error")
             return None
-        if not 1 <= values["samples"] <= 20:
-            self.notify("Samples must be 1 to 20.", title="preview: parameters", severity="error")
+        checks = (
+            (1 <= values["samples"] <= 20, "Samples must be 1 to 20."),
+            (values["temperature"] is None or 0 <= values["temperature"] <= 2,
+             "Temperature must be 0 to 2."),
+            (values["top_p"] is None or 0 < values["top_p"] <= 1,
+             "Top p must be above 0 and at most 1."),
+            (values["max_tokens"] is None or values["max_tokens"] >= 1,
+             "Max tokens must be at least 1."),
+        )  # fmt: skip
+        problems = [message for ok, message in checks if not ok]
+        if problems:
+            self.notify(" ".join(problems), title="preview: parameters", severity="error")
             return None
         return values
 
@@ -363,13 +392,16 @@ class PreviewScreen(Screen[None]):
         if self.preview_running:
             self.notify("A preview is running; escape cancels it.", severity="warning")
             return
-        self.seed += 1
+        seed = params.pop("seed")
+        if seed is None:  # a new seed each run, so reruns give new samples
+            self.seed += 1
+            seed = self.seed
         request = PreviewRequest(
             personas=tuple(personas),
             topic=topic,
             style=style,
             models=tuple(dict.fromkeys(models)),
-            seed=self.seed,
+            seed=seed,
             api_base=self.query_one("#pv-api-base", Input).value.strip() or None,
             **params,
         )
