@@ -4,13 +4,13 @@ Same definitions as :mod:`studio.metrics.ngrams` (datatrove's ``find_top_duplica
 space-joined n-grams, ``find_all_duplicate`` over n-grams glued with no separator), computed
 for every text of a batch with a few numpy passes instead of a few passes per text:
 
-1. every n-gram gets a 64-bit key: for the space-joined rule a hash of its token ids (equal
-   token sequences, equal keys), for the glued rule the polynomial hash of the glued string
-   itself, assembled from per-token hashes (so ``["ab", "c"]`` and ``["a", "bc"]`` meet, as
-   in datatrove). The text's own hash is mixed in, so texts never meet each other;
+1. every n-gram gets a 64-bit key: for the space-joined rule an exact integer (its text and
+   token ids, packed level by level), for the glued rule the polynomial hash of the glued
+   string itself, assembled from per-token hashes (so ``["ab", "c"]`` and ``["a", "bc"]``
+   meet, as in datatrove), with the text's own hash mixed in, so texts never meet;
 2. equal keys are grouped by scattering them into a hash table and reading back each slot's
    winner (a few rounds, no sort; see :func:`_groups`);
-3. the surviving groups are *verified* against the real tokens (and, for glued n-grams
+3. glued groups are *verified* against the token groups and ids (and, for glued n-grams
    whose tokens differ, the real strings). A hash collision never changes a result: the text
    it touches is recomputed exactly, string by string.
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 _U64 = np.uint64
 _MUL = _U64(0x9E3779B97F4A7C15)
+_KEY_LIMIT = 2**64  # exact integer keys must stay below this
 _TABLE_BITS = 18  # the largest hash table holds 2**(this + 3) slots
 #: characters in the glued-rule pre-filter's window (see :meth:`NgramBatch.window_twins`)
 WINDOW = 16
@@ -175,7 +176,6 @@ class NgramBatch:
         self.cumlen = np.zeros(self.n + 1, dtype=np.int64)
         np.cumsum(lengths[ids], out=self.cumlen[1:])
         self.doc_key = splitmix(self.doc.astype(_U64) + _U64(0x632BE59BD9B4E019))
-        self.token_key = splitmix(ids.astype(_U64) ^ _U64(0xD6E8FEB86659FD93))
         self._hash = token_hash
         self._power = token_power
         self._inv = token_inv_power
@@ -211,64 +211,42 @@ class NgramBatch:
         """Groups of equal token n-grams within each text, for n = 2 .. ``max_n``.
 
         Sets ``self.labels[n]`` (group of each position, -1 where the n-gram occurs once),
-        ``self.group_first[n]`` / ``self.group_size[n]``, and ``self.bad[n]``: texts where a
-        hash collision was met at n or below (their labels are -1 from there on and their
-        values must be recomputed exactly). Equal n-grams extend equal (n-1)-grams, so each
-        n only hashes the positions whose (n-1)-gram repeats, and verifying a group only
-        compares the (n-1)-gram groups and the last token.
+        ``self.group_first[n]`` and ``self.group_size[n]``. The keys are exact integers, not
+        hashes: a 2-gram's key packs (text, first id, second id), an n-gram's packs (the group
+        of its (n-1)-gram, last id). Equal keys are equal n-grams, so nothing needs verifying.
+        Equal n-grams extend equal (n-1)-grams, so each n only looks at the positions whose
+        (n-1)-gram repeats.
         """
         self.labels: dict[int, npt.NDArray[np.int64]] = {}
         self.group_first: dict[int, IntArray] = {}
         self.group_size: dict[int, IntArray] = {}
-        self.bad: dict[int, set[int]] = {}
-        pos = np.arange(self.n, dtype=np.int64)
-        keys = self.token_key ^ self.doc_key
-        bad: set[int] = set()
-        label = np.zeros(0, dtype=np.int64)
+        ids = self.ids.astype(_U64)
+        v = int(self.ids.max()) + 1 if self.n else 1
+        pos = np.flatnonzero(np.arange(self.n, dtype=np.int64) + 2 <= self.doc_end)
+        text = self.doc[pos].astype(_U64) * _U64(v) + ids[pos]
+        if self.batch.n_docs * v * v >= _KEY_LIMIT:  # (text, id) pairs first take a smaller name
+            text = _roots(text).astype(_U64)
+        keys = text * _U64(v) + ids[pos + 1]
+        prev = np.zeros(0, dtype=np.int64)  # the (n-1)-gram group of each position in pos
         for n in range(2, max_n + 1):
-            ok = pos + n <= self.doc_end[pos]
-            pos, keys = pos[ok], keys[ok]
-            keys = splitmix(keys * _MUL + self.token_key[pos + n - 1])
+            if n > 2:
+                ok = pos + n <= self.doc_end[pos]
+                pos, prev = pos[ok], prev[ok]
+                keys = prev.astype(_U64) * _U64(v) + ids[pos + n - 1]
             members_idx, group, first, sizes = _groups(keys, pos)
             members = pos[members_idx]
-            reps = first[group]
-            last_a, last_b = self.ids[members + n - 1], self.ids[reps + n - 1]
-            if n == 2:
-                same = (self.doc[members] == self.doc[reps]) & (self.ids[members] == self.ids[reps])
-            else:
-                same = label[members] == label[reps]
-            same &= last_a == last_b
-            if not same.all():
-                wrong = ~same
-                bad.update(self.doc[members[wrong]].tolist())
-                bad.update(self.doc[reps[wrong]].tolist())
-            if bad:
-                bad_arr = np.fromiter(bad, dtype=np.int64, count=len(bad))
-                good_groups = ~np.isin(self.doc[first], bad_arr)
-                keep = good_groups[group]
-                members, group = members[keep], group[keep]
-                members_idx = members_idx[keep]
-                remap = np.cumsum(good_groups) - 1
-                group = remap[group]
-                first, sizes = first[good_groups], sizes[good_groups]
             label = np.full(self.n, -1, dtype=np.int64)
             label[members] = group
             self.labels[n] = label
             self.group_first[n] = first
             self.group_size[n] = sizes
-            self.bad[n] = set(bad)
             # only n-grams that repeat can start a repeating (n+1)-gram
-            pos, keys = members, keys[members_idx]
+            pos, prev = members, group
 
     # -- datatrove's find_top_duplicate, for n in ns ----------------------------------------
-    def top_ngram_chars(
-        self, ns: Sequence[int], fallback: Callable[[int, int], int]
-    ) -> dict[int, list[int]]:
-        """For each n: len(most common space-joined n-gram) × its count, per text.
-
-        ``fallback(doc, n)`` computes one text exactly; it is called only where a hash
-        collision was found.
-        """
+    def top_ngram_chars(self, ns: Sequence[int]) -> dict[int, list[int]]:
+        """For each n: len(most common space-joined n-gram) × its count, per text (exact:
+        the token groups are built on exact keys)."""
         self._ensure_groups(max(ns))
         starts = self.batch.starts
         doc_len = np.diff(starts)
@@ -285,10 +263,7 @@ class NgramBatch:
                 gdoc_sorted = gdoc[order]
                 lead = order[np.r_[True, gdoc_sorted[1:] != gdoc_sorted[:-1]]]
                 value[gdoc[lead]] = self.space_length(first[lead], n) * sizes[lead]
-            result = value.tolist()
-            for d in self.bad[n]:
-                result[d] = fallback(d, n)
-            out[n] = result
+            out[n] = value.tolist()
         return out
 
     def window_twins(self) -> npt.NDArray[np.bool_] | None:

@@ -36,7 +36,6 @@ from studio.metrics.gopher_repetition import (
 from studio.metrics.ngrams import (
     PowerTable,
     exact_duplicated_ngram_chars,
-    exact_top_ngram_chars,
 )
 from studio.metrics.ngrams_batch import NgramBatch
 from studio.metrics.script import detect_language
@@ -173,13 +172,10 @@ class TextScorer:
             wb = [tokens[t] for t in ids[b : b + n].tolist()]
             return "".join(wa) == "".join(wb)
 
-        def top_exact(d: int, n: int) -> int:
-            return exact_top_ngram_chars(words_of(d), n)
-
         def dup_exact(d: int, n: int) -> int:
             return exact_duplicated_ngram_chars(words_of(d), n)
 
-        top = nb.top_ngram_chars(TOP_NGRAMS, top_exact)
+        top = nb.top_ngram_chars(TOP_NGRAMS)
         dup = nb.duplicated_ngram_chars(DUP_NGRAMS, same_string, dup_exact)
 
         # Gopher quality's word counts, per text

@@ -152,3 +152,11 @@ def test_batch_glued_text_is_its_tokens_glued() -> None:
     batch = scorer.vocab.batch(texts)
     tokens = scorer.vocab.tokens
     assert batch.glued == "".join(tokens[i] for i in batch.ids.tolist())
+
+
+def test_token_groups_with_renamed_pairs_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When (text, id, id) would not fit in 64 bits, (text, id) pairs are renamed first."""
+    texts = _texts()
+    want = [sc.as_dict() for sc in TextScorer().score_batch(texts)]
+    monkeypatch.setattr(nb, "_KEY_LIMIT", 0)
+    assert [sc.as_dict() for sc in TextScorer().score_batch(texts)] == want
