@@ -309,19 +309,17 @@ class NgramBatch:
         self._ensure_groups(2)
         k_max = max(self.labels)  # token groups exist up to here (the constructor's max_n)
         g, inv = self._glued_prefix()
-        lo_n = min(ns)
-        # positions any n may need: the twin windows and the n-grams under WINDOW characters
-        # (a glued n-gram only grows with n), among those that hold the shortest n-gram
-        base = np.flatnonzero(np.arange(self.n, dtype=np.int64) + lo_n <= self.doc_end)
+        ns = sorted(ns)
         twins = self.window_twins()
-        if twins is not None:
-            base = base[twins[base] | (self.glued_length(base, lo_n) < WINDOW)]
+        # the positions an n needs shrink as n grows: fewer n-grams fit in their text, and a
+        # glued n-gram only gets longer (so one under WINDOW characters was so for n - 1)
+        pos = np.arange(self.n, dtype=np.int64)
         parts: list[tuple[IntArray, ...]] = []
         bad_docs: dict[int, set[int]] = {}
         n_members = 0
         n_groups = 0
         for n in ns:
-            pos = base[base + n <= self.doc_end[base]]
+            pos = pos[pos + n <= self.doc_end[pos]]
             if twins is not None:
                 # a repeating glued n-gram of WINDOW characters or more has a twin window
                 pos = pos[twins[pos] | (self.glued_length(pos, n) < WINDOW)]
