@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, SelectionList, TabbedContent
+from textual.widgets import Input, OptionList, SelectionList, TabbedContent
 
 from studio.store import Store
 from studio.tui.app import StudioApp
 from studio.tui.screens.preview import PreviewScreen
-from studio.tui.widgets.stream_text import StreamText
+from studio.tui.screens.dialogs import PickScreen
 from tests.generate.loopback import LoopbackServer
 from tests.tui.conftest import settle
 
@@ -72,10 +72,10 @@ async def test_three_offline_models_stream_side_by_side_and_are_stored(
     assert all(g.text and g.ttft_ms is not None for g in gens)
 
 
-async def test_x_cancels_one_sample_and_the_others_finish(
+async def test_x_picks_one_sample_to_cancel_and_the_others_finish(
     tmp_path: Path, library_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("STUDIO_OFFLINE_PACE_MS", "15")
+    monkeypatch.setenv("STUDIO_OFFLINE_PACE_MS", "20")
     app = preview_app(tmp_path, library_copy)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
@@ -85,17 +85,23 @@ async def test_x_cancels_one_sample_and_the_others_finish(
         models.select("offline/fast")
         models.select("offline/instant")
         screen.query_one("#pv-n", Input).value = "1"
-        screen.query_one("#pv-max-tokens", Input).value = "200"
+        screen.query_one("#pv-max-tokens", Input).value = "600"
         await pilot.pause()
         await pilot.press("ctrl+j")
         for _ in range(400):
             await pilot.pause(0.02)
             if screen.panes and all(pane.text for pane in screen.panes.values()):
                 break
-        victim = next(p for p in screen.panes.values() if screen.pane_models[p.job_id]
-                      == "offline/default")  # fmt: skip
-        victim.query_one(StreamText).focus()
+        # Nothing focused in the panes: x asks which sample.
         await pilot.press("x")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, PickScreen)
+        options = picker.query_one(OptionList)
+        labels = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        options.highlighted = next(i for i, label in enumerate(labels)
+                                   if label.startswith("offline/default"))  # fmt: skip
+        await pilot.press("enter")
         await wait_until_done(app, pilot, screen)
         states = {screen.pane_models[p.job_id]: p.state for p in screen.panes.values()}
         assert states == {

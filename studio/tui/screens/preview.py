@@ -32,6 +32,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
+from studio.tui.screens.dialogs import PickScreen
 from studio.tui.widgets.sample_pane import SamplePane
 from studio.tui.widgets.style_editor import prompt_renderable
 
@@ -95,7 +96,8 @@ class PreviewScreen(Screen[None]):
         "latency and time to first token; when a sample completes it gets its metrics and a "
         "badge for each failed quality gate. Near-duplicate samples and shared openings are "
         "flagged. **escape** cancels a running preview and keeps the partial texts as "
-        "cancelled; **x** cancels only the focused sample and **X** its model's column. "
+        "cancelled; **x** cancels one sample (the focused one, or pick it) and **X** every "
+        "sample of one model; the others stream on. "
         "Every preview is stored as a run.\n\n"
         "Jump to a control: **alt+p** personas, **alt+t** topic, **alt+s** style, "
         "**alt+m** models, **alt+n** samples."
@@ -594,33 +596,57 @@ class PreviewScreen(Screen[None]):
         for pane in live:
             pane.cancelling()
 
+    def live_panes(self) -> list[SamplePane]:
+        return [pane for pane in self.panes.values() if pane.state in ("waiting", "streaming")]
+
     def action_cancel_sample(self) -> None:
-        """Cancel the focused sample; the others stream on."""
+        """Cancel the focused sample, or pick one to cancel; the others stream on."""
         pane = self.focused_pane()
-        if pane is None:
-            self.notify("Focus a sample first (tab into its text), then press x.")
+        if pane is not None:
+            self.cancel_panes([pane], pane.title_text)
             return
-        self.cancel_panes([pane], pane.title_text)
+        live = {pane.job_id: pane for pane in self.live_panes()}
+        if not live:
+            self.notify("Every sample has finished.", severity="warning")
+            return
+        options = [(job_id, f"{self.pane_models[job_id]} · {pane.title_text}")
+                   for job_id, pane in live.items()]  # fmt: skip
+
+        def picked(job_id: str | None) -> None:
+            if job_id is not None and job_id in self.panes:
+                self.cancel_panes([self.panes[job_id]], self.panes[job_id].title_text)
+
+        self.app.push_screen(PickScreen("Cancel which sample?", options), picked)
 
     def action_cancel_model(self) -> None:
-        """Cancel every sample of the focused sample's model."""
+        """Cancel every sample of one model: the focused sample's, or one picked."""
         pane = self.focused_pane()
-        if pane is None:
-            self.notify("Focus a sample first (tab into its text), then press X.")
+
+        def cancel(model: str | None) -> None:
+            if model is not None:
+                panes = [self.panes[i] for i, m in self.pane_models.items() if m == model]
+                self.cancel_panes(panes, model)
+
+        if pane is not None:
+            cancel(self.pane_models[pane.job_id])
             return
-        model = self.pane_models[pane.job_id]
-        panes = [self.panes[i] for i, m in self.pane_models.items() if m == model]
-        self.cancel_panes(panes, model)
+        models = list(dict.fromkeys(self.pane_models[pane.job_id] for pane in self.live_panes()))
+        if not models:
+            self.notify("Every sample has finished.", severity="warning")
+            return
+        self.app.push_screen(
+            PickScreen("Cancel every sample of which model?", [(m, m) for m in models]), cancel
+        )
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("preview: run", "Stream samples (ctrl+j)", self.action_run)
         yield SystemCommand("preview: cancel", "Cancel the running preview", self.action_cancel)
         yield SystemCommand(
-            "preview: cancel sample", "Cancel the focused sample (x)", self.action_cancel_sample
+            "preview: cancel sample", "Cancel one sample (x)", self.action_cancel_sample
         )
         yield SystemCommand(
             "preview: cancel model",
-            "Cancel the focused sample's model column (X)",
+            "Cancel every sample of one model (X)",
             self.action_cancel_model,
         )
         yield SystemCommand("preview: toggle view", "Prompt or samples", self.action_toggle_view)
