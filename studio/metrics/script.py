@@ -40,9 +40,23 @@ def cjk_share(text: str) -> float:
     return n_cjk / n_alpha if n_alpha else 0.0
 
 
+# UTF-8 lead bytes of every character in _CJK_CLASS (U+3040-U+9FFF: E3-E9, U+F900-U+FAFF: EF,
+# U+20000-U+2FA1F: F0). A text whose UTF-8 has none of them holds no CJK character.
+_CJK_LEAD_BYTES = tuple(bytes([b]) for b in (0xE3, 0xE4, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9, 0xEF, 0xF0))
+
+
+def may_hold_cjk(text: str) -> bool:
+    """False only when ``text`` has no CJK character (a byte search: several times faster
+    than the character-class regex on a text without any)."""
+    if text.isascii():
+        return False
+    raw = text.encode("utf-8", "surrogatepass")
+    return any(lead in raw for lead in _CJK_LEAD_BYTES)
+
+
 def detect_language(text: str) -> str:
     """``"zh"`` or ``"ja"`` for CJK-mode text (kana present means Japanese), else ``"en"``."""
-    if text.isascii() or cjk_share(text) < CJK_MODE_SHARE:
+    if not may_hold_cjk(text) or cjk_share(text) < CJK_MODE_SHARE:
         return "en"
     return "ja" if _KANA.search(text) else "zh"
 

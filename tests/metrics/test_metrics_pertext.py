@@ -6,7 +6,7 @@ import pytest
 import realprose
 
 from studio.metrics.scorer import TextScorer
-from studio.metrics.script import detect_language
+from studio.metrics.script import CJK_CHAR, detect_language, may_hold_cjk
 from studio.metrics.words import EnglishWordSplitter, count_sentences
 
 
@@ -159,3 +159,13 @@ def test_english_rules_would_reject_chinese_but_ours_do_not(scorer: TextScorer) 
     as_english = scorer.score(text, language="en")
     assert as_english.filters["gopher_quality"]["keep"] is False
     assert scorer.score(text).filters["gopher_quality"]["keep"] is True
+
+
+def test_cjk_byte_prefilter_never_misses_a_cjk_character() -> None:
+    for cp in [*range(0x2000, 0x10000, 7), *range(0x20000, 0x2FA20, 101), 0x3040, 0x9FFF, 0xFAFF]:
+        ch = chr(cp)
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        if CJK_CHAR.match(ch):
+            assert may_hold_cjk(f"curly “quotes” — {ch} here")
+    assert not may_hold_cjk("curly “quotes” — and ellipses… only")
