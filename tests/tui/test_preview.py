@@ -10,8 +10,8 @@ from textual.widgets import Input, OptionList, SelectionList, TabbedContent
 
 from studio.store import Store
 from studio.tui.app import StudioApp
-from studio.tui.screens.preview import PreviewScreen
 from studio.tui.screens.dialogs import PickScreen
+from studio.tui.screens.preview import PreviewScreen
 from tests.generate.loopback import LoopbackServer
 from tests.tui.conftest import settle
 
@@ -75,13 +75,16 @@ async def test_three_offline_models_stream_side_by_side_and_are_stored(
 async def test_x_picks_one_sample_to_cancel_and_the_others_finish(
     tmp_path: Path, library_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("STUDIO_OFFLINE_PACE_MS", "20")
+    # Each offline model at its own pace: offline/slow streams for ~15 s unless cancelled.
+    monkeypatch.delenv("STUDIO_OFFLINE_PACE_MS", raising=False)
     app = preview_app(tmp_path, library_copy)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, PreviewScreen)
         models = screen.query_one("#pv-models", SelectionList)
+        models.deselect("offline/default")
+        models.select("offline/slow")
         models.select("offline/fast")
         models.select("offline/instant")
         screen.query_one("#pv-n", Input).value = "1"
@@ -100,19 +103,19 @@ async def test_x_picks_one_sample_to_cancel_and_the_others_finish(
         options = picker.query_one(OptionList)
         labels = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
         options.highlighted = next(i for i, label in enumerate(labels)
-                                   if label.startswith("offline/default"))  # fmt: skip
+                                   if label.startswith("offline/slow"))  # fmt: skip
         await pilot.press("enter")
         await wait_until_done(app, pilot, screen)
         states = {screen.pane_models[p.job_id]: p.state for p in screen.panes.values()}
         assert states == {
-            "offline/default": "cancelled", "offline/fast": "done", "offline/instant": "done"
+            "offline/slow": "cancelled", "offline/fast": "done", "offline/instant": "done"
         }  # fmt: skip
         run_id = screen.run_id
     assert run_id is not None
     with Store(tmp_path / "studio.db") as store:
         gens = {g.model: g for g in store.generations(run_id)}
         run = store.get_run(run_id)
-    assert gens["offline/default"].status == "cancelled" and gens["offline/default"].text
+    assert gens["offline/slow"].status == "cancelled" and gens["offline/slow"].text
     assert gens["offline/fast"].status == gens["offline/instant"].status == "ok"
     assert (run.n_ok, run.n_cancelled) == (2, 1)
 
