@@ -66,6 +66,33 @@ def _number_text(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
+def _merge(doc: Any, fields: dict[str, Any]) -> None:
+    """Make the YAML mapping ``doc`` say ``fields``, touching only what differs.
+
+    Keys not in ``fields`` are removed (the draft writes every key a recipe has); equal values
+    are left alone with their comments; mappings, and lists of the same length, are merged
+    item by item; anything else is replaced.
+    """
+    from studio.library.saver import _plain, _yaml_value
+
+    for key in [k for k in doc if k not in fields]:
+        del doc[key]
+    for key, value in fields.items():
+        if key in doc and _plain(doc[key]) == _plain(value):
+            continue
+        existing = doc.get(key)
+        if isinstance(value, dict) and isinstance(existing, dict):
+            _merge(existing, value)
+        elif isinstance(value, list) and isinstance(existing, list) and len(existing) == len(value):
+            for index, item in enumerate(value):
+                if isinstance(item, dict) and isinstance(existing[index], dict):
+                    _merge(existing[index], item)
+                elif _plain(existing[index]) != _plain(item):
+                    existing[index] = _yaml_value(item)
+        else:
+            doc[key] = _yaml_value(value)
+
+
 def _relative(path: str, base: Path) -> str:
     """A path as the recipe file should hold it: relative to the recipe's folder."""
     if not path or not Path(path).is_absolute():
@@ -204,11 +231,26 @@ class RecipeDraft:
         return doc
 
     def yaml(self, path: Path) -> str:
-        """The recipe file's text for a recipe saved at ``path``."""
+        """The recipe file's text for a recipe saved at ``path``.
+
+        When ``path`` already holds a recipe, its document is updated in place: comments,
+        key order and the formatting of every unchanged value stay as their author wrote
+        them, and a save with nothing changed gives the same bytes.
+        """
         from studio.library.yamldoc import yaml_round_trip
 
+        yaml = yaml_round_trip()
+        fields = self.document(path.parent)
+        doc: Any = fields
+        try:
+            existing = yaml.load(path.read_text(encoding="utf-8")) if path.is_file() else None
+        except Exception:  # unreadable or not YAML: written afresh (the save replaces it)
+            existing = None
+        if isinstance(existing, dict):
+            _merge(existing, fields)
+            doc = existing
         sink = io.StringIO()
-        yaml_round_trip().dump(self.document(path.parent), sink)
+        yaml.dump(doc, sink)
         return sink.getvalue()
 
     def check(self, path: Path) -> Recipe:

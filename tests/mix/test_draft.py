@@ -138,3 +138,30 @@ def test_cancelling_stops_before_the_output_folder_is_touched(tmp_path: Path) ->
     second = export_mixture(recipe, out, None, stop)
     assert second.manifest == first.manifest
     assert stages[-1] == "write"
+
+
+def test_saving_over_a_recipe_keeps_its_comments_and_changes_only_what_changed(
+    tmp_path: Path,
+) -> None:
+    web = web_file(tmp_path / "data", ["Some web text."])
+    path = tmp_path / "blend.yaml"
+    two_sources(web).save(path)
+    text = path.read_text("utf-8")
+    text = "# Our spring blend: textbooks first.\n" + text.replace(
+        "  - name: web\n", "  # web text from the crawl\n  - name: web\n"
+    ).replace("dedup:\n", "dedup:  # near copies out\n")
+    path.write_text(text, encoding="utf-8")
+    draft = RecipeDraft.from_recipe(load_recipe(path))
+    draft.save(path)
+    assert path.read_text("utf-8") == text  # nothing changed: the same bytes
+    draft.sources[1].weight = "0.4"
+    draft.near_threshold = ""  # cleared in the form: the key goes
+    draft.description = "Now with more web text."
+    draft.save(path)
+    saved = path.read_text("utf-8")
+    assert "# Our spring blend: textbooks first." in saved
+    assert "# web text from the crawl" in saved and "# near copies out" in saved
+    assert "near_threshold" not in saved
+    loaded = load_recipe(path)
+    assert [s.weight for s in loaded.sources] == [0.75, 0.4]
+    assert loaded.description == "Now with more web text." and loaded.dedup.near_threshold is None
