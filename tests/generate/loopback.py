@@ -183,6 +183,9 @@ class LoopbackServer:
                 if transport is not None:
                     transport.abort()
                 return response
+            if kind == "stall" and i == 3:
+                # A few chunks, then nothing: the connection stays open and silent.
+                await asyncio.sleep(3600)
             if kind == "malformed" and i == 2:
                 await response.write(b"data: {this is not json\n\n")
                 continue

@@ -105,6 +105,32 @@ async def test_fault_is_retried_and_the_answer_stored(
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_stream_that_stalls_after_its_first_chunks_times_out_and_is_retried(
+    tmp_path: Path,
+    library: Library,
+    loopback: LoopbackServer,
+    model_name: str,
+    fast_settings: RunSettings,
+    transport: str,
+) -> None:
+    loopback.script(model_name, "stall")
+    settings = RunSettings(**{**settings_for(fast_settings, transport, True).as_dict(),
+                              "timeout": 1.0})  # fmt: skip
+    failures: list[JobFailed] = []
+    _, (generation,) = await run_one(
+        tmp_path, library, loopback, model_name, settings, failures=failures
+    )
+    (failure,) = failures
+    assert failure.will_retry and "Timeout" in failure.error_class
+    seen = loopback.requests_for(model_name)
+    assert [s.action for s in seen] == ["stall", "ok"]
+    # The retry's text alone is stored, not the stalled attempt's first chunks glued to it.
+    assert (generation.status, generation.attempts) == ("ok", 2)
+    assert generation.text is not None
+    assert generation.text.strip() == answer_text(seen[-1].body, 0, 12).strip()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_stream_ending_without_done_is_a_complete_answer(
     tmp_path: Path,
     library: Library,
