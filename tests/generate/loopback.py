@@ -31,6 +31,7 @@ class Seen:
     headers: dict[str, str]
     action: str
     at: float
+    in_flight: int = 0  # this model's requests being served as it arrived, itself included
 
 
 @dataclass
@@ -39,6 +40,7 @@ class ModelBehaviour:
     chunk_delay: float = 0.0
     latency: float = 0.0
     words: int = 12
+    in_flight: int = 0  # requests for this model being served now
 
 
 def answer_text(body: dict[str, Any], index: int, words: int) -> str:
@@ -105,8 +107,19 @@ class LoopbackServer:
         with self._lock:
             behaviour = self.behaviours[model]
             action = behaviour.script.popleft() if behaviour.script else "ok"
+            behaviour.in_flight += 1
             if self.keep_log:
-                self.seen.append(Seen(model, body, dict(request.headers), action, time.monotonic()))
+                self.seen.append(Seen(model, body, dict(request.headers), action,
+                                      time.monotonic(), behaviour.in_flight))  # fmt: skip
+        try:
+            return await self._respond(request, body, behaviour, action)
+        finally:
+            with self._lock:
+                behaviour.in_flight -= 1
+
+    async def _respond(
+        self, request: web.Request, body: dict[str, Any], behaviour: ModelBehaviour, action: str
+    ) -> web.StreamResponse:
         latency = behaviour.latency or self.default_latency
         if latency:
             await asyncio.sleep(latency)
