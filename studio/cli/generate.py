@@ -12,6 +12,7 @@ Only click is imported at the top; the engine (and litellm, through it) on invoc
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,6 +21,7 @@ from studio.cli.output import emit_json, fail, json_option
 
 if TYPE_CHECKING:
     from studio.cli.context import StudioContext
+    from studio.execute import ShardedRun, ShardOutcome
     from studio.generate import PreparedRun, RunSummary
     from studio.store import Store
 
@@ -65,10 +67,29 @@ EXIT_INTERRUPTED = 130
     show_default=True,
     help="auto: OpenAI-compatible servers direct over aiohttp, the rest via litellm.",
 )
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where the jobs run: this process, or a Ray cluster (extra `ray`; see docs/ray.md).",
+)
+@click.option(
+    "--shards", type=click.IntRange(min=1),
+    help="Split the jobs into N shards with a Parquet file each (default with ray: 8).",
+)  # fmt: skip
+@click.option(
+    "--shard-dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Where shard files go (default: shards/ beside the database); shared by every node.",
+)  # fmt: skip
 @json_option
 @click.pass_obj
 def generate(ctx: StudioContext, /, **options: Any) -> None:
     """Generate texts for a grid of personas, topics, styles, models and samples."""
+    from studio.execute.executor import RAY_MISSING, ray_available
+
+    if options["executor"] == "ray" and not ray_available():
+        fail(RAY_MISSING, 2)
     from studio.generate import ConfigError, GenerationError, ModelError
     from studio.generate.redact import Redactor
     from studio.prompts import PromptError
@@ -84,15 +105,30 @@ def generate(ctx: StudioContext, /, **options: Any) -> None:
             fail(redact(str(exc.args[0]) if exc.args else str(exc)))
         except (GenerationError, ValueError) as exc:
             fail(redact(str(exc)))
-        summary = _execute(store, prepared, options, redact)
+        sharded = None
+        if options["executor"] == "local" and options["shards"] is None:
+            summary = _execute(store, prepared, options, redact)
+        else:
+            sharded = _execute_sharded(ctx, store, prepared, options)
+            summary = sharded.summary
         run = store.get_run(prepared.run.id)
     if options["as_json"]:
         data = run.as_dict()
         data.pop("spec", None)
-        emit_json({"run_id": run.id, **data, "session": summary.as_dict()})
+        extra = {} if sharded is None else {"shards": sharded.shard_report()}
+        emit_json({"run_id": run.id, **data, "session": summary.as_dict(), **extra})
     else:
         _print_summary(store_run=run, summary=summary)
         click.echo(run.id)
+    if sharded is not None and sharded.failed:
+        for outcome in sharded.failed:
+            click.echo(f"error: shard {outcome.shard} failed: {outcome.error}", err=True)
+        click.echo(
+            f"Resume with: studio generate --resume {run.id} --executor {options['executor']}"
+            f" --shards {sharded.n_shards}",
+            err=True,
+        )
+        raise SystemExit(1)
     if summary.cancelled:
         click.echo(f"Resume with: studio generate --resume {run.id}", err=True)
         raise SystemExit(EXIT_INTERRUPTED)
@@ -192,6 +228,35 @@ def _execute(
         return asyncio.run(main())
     finally:
         close_run_log(handler)
+
+
+def _execute_sharded(
+    ctx: StudioContext, store: Store, prepared: PreparedRun, options: dict[str, Any]
+) -> ShardedRun:
+    """Run the pending jobs shard by shard on the chosen executor (DESIGN 7)."""
+    from studio.execute import DEFAULT_SHARDS, default_shard_root, generate_sharded, make_executor
+
+    n_shards = options["shards"] or DEFAULT_SHARDS
+    root = options["shard_dir"] or default_shard_root(ctx.db_path)
+    quiet = options["as_json"] or not sys.stderr.isatty()
+    executor = make_executor(options["executor"])
+    seen = 0
+
+    def on_shard(outcome: ShardOutcome) -> None:
+        nonlocal seen
+        seen += 1
+        if not quiet:
+            state = f"failed: {outcome.error}" if outcome.error else (
+                f"{len(outcome.made)} generated, {len(outcome.reused)} from its file"
+            )  # fmt: skip
+            click.echo(f"shard {outcome.shard} ({seen} done): {state}", err=True)
+
+    try:
+        return generate_sharded(
+            store, prepared, executor, n_shards=n_shards, root=root, on_shard=on_shard
+        )
+    finally:
+        executor.close()
 
 
 class _Progress:

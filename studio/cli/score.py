@@ -24,6 +24,7 @@ from studio.cli.output import fail
 if TYPE_CHECKING:
     from studio.cli.context import StudioContext
     from studio.metrics.scorer import TextScorer
+    from studio.scoring import RunScores
 
 EXIT_SKIPPED = 3
 DEFAULT_MAX_CHARS = 1_000_000
@@ -142,6 +143,21 @@ def _summary_text(summary: dict[str, Any]) -> str:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the set summary as JSON on the last stdout line."
 )
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="With --run: score in this process, or on a Ray cluster (extra `ray`).",
+)
+@click.option(
+    "--shards", type=click.IntRange(min=1),
+    help="With --run: split the texts into N shards with a Parquet file each (ray: 8).",
+)  # fmt: skip
+@click.option(
+    "--shard-dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Where shard files go (default: shards/ beside the database).",
+)  # fmt: skip
 @click.pass_obj
 def score(
     ctx: StudioContext,
@@ -152,18 +168,30 @@ def score(
     max_chars: int,
     language: str,
     as_json: bool,
+    executor: str,
+    shards: int | None,
+    shard_dir: Path | None,
 ) -> None:
     """Score a JSONL file of texts (or a stored run with --run).
 
     Each output line keeps the input fields and adds "metrics" and "filters" (keep/reason for
     gopher_repetition, gopher_quality, c4 and fineweb, with datatrove's reasons).
     """
+    from studio.execute.executor import RAY_MISSING, ray_available
+
+    if executor == "ray" and not ray_available():
+        fail(RAY_MISSING, 2)
     lang = None if language == "auto" else language
     if run_id is not None:
         if file is not None:
             fail("give either FILE or --run, not both", 2)
-        _score_run(ctx, run_id, lang, as_json)
+        if executor == "local" and shards is None:
+            _score_run(ctx, run_id, lang, as_json)
+        else:
+            _score_run_sharded(ctx, run_id, lang, as_json, executor, shards, shard_dir)
         return
+    if executor != "local" or shards is not None:
+        fail("--executor and --shards work with --run RUN only", 2)
     if file is None:
         fail("give a JSONL FILE to score, or --run RUN", 2)
     try:
@@ -244,6 +272,47 @@ def _score_run(ctx: StudioContext, run_id: str, language: str | None, as_json: b
             scores = score_run(store, run_id, language=language, scorer=_build_scorer())
         except (RunNotFoundError, NothingToScoreError) as exc:
             fail(str(exc))
+    _report_run_scores(scores, as_json)
+
+
+def _score_run_sharded(
+    ctx: StudioContext,
+    run_id: str,
+    language: str | None,
+    as_json: bool,
+    executor_name: str,
+    shards: int | None,
+    shard_dir: Path | None,
+) -> None:
+    from studio.execute import (
+        DEFAULT_SHARDS,
+        ShardsFailedError,
+        default_shard_root,
+        make_executor,
+        score_run_sharded,
+    )
+    from studio.scoring import NothingToScoreError
+    from studio.store import RunNotFoundError
+
+    with ctx.store() as store:
+        executor = make_executor(executor_name)
+        try:
+            scores = score_run_sharded(
+                store,
+                run_id,
+                executor,
+                n_shards=shards or DEFAULT_SHARDS,
+                root=shard_dir or default_shard_root(ctx.db_path),
+                language=language,
+            )
+        except (RunNotFoundError, NothingToScoreError, ShardsFailedError) as exc:
+            fail(str(exc))
+        finally:
+            executor.close()
+    _report_run_scores(scores, as_json)
+
+
+def _report_run_scores(scores: RunScores, as_json: bool) -> None:
     overall = scores.overall
     if as_json:
         sys.stdout.write(json.dumps(scores.as_dict(), ensure_ascii=False) + "\n")
