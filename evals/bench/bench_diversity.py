@@ -4,7 +4,8 @@ Reference: the ``diversity`` package (compression_ratio, ngram_diversity_score,
 self_repetition_score) and vendi-score's distinct-n recipe (scikit-learn ``CountVectorizer``
 with a whitespace tokenizer, n = 1..4), on the same texts in the same process. Times are
 medians over repeats; the ratio is reference time ÷ our time for the four together, and per
-metric. Also shows linear growth.
+metric. Also shows linear growth, and our time on Chinese texts (each CJK character a unit,
+see :mod:`studio.metrics.diversity`; the references have no such mode, so ours only).
 
     uv run python evals/bench/bench_diversity.py [--n 5000] [--repeats 3]
 """
@@ -75,6 +76,23 @@ def main() -> None:
         fns = ours(sub)
         t = median_time(lambda f=fns: [fn() for fn in f.values()], args.repeats)  # type: ignore[operator]
         print(f"  {len(sub):6d} texts: {t:7.3f} s  ({t / len(sub) * 1e6:6.1f} us/text)")
+    zh = chinese_texts(args.n // 4)
+    fns = ours(zh)
+    t = median_time(lambda f=fns: [fn() for fn in f.values()], args.repeats)  # type: ignore[operator]
+    print(
+        f"Chinese (ours, all four): {len(zh)} texts: {t:7.3f} s  ({t / len(zh) * 1e6:6.1f} us/text)"
+    )
+
+
+def chinese_texts(n: int) -> list[str]:
+    """``n`` Chinese texts of 1-3 KB: seeded draws of the tutorial's paragraphs."""
+    import random
+
+    import realprose
+
+    paragraphs = [p for p in realprose.chinese_tutorial().split("\n\n") if len(p) > 40]
+    rng = random.Random(0)
+    return ["\n\n".join(rng.sample(paragraphs, rng.randint(4, 12))) for _ in range(n)]
 
 
 if __name__ == "__main__":

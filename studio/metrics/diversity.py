@@ -1,30 +1,49 @@
 """Set-level diversity metrics (DESIGN 5.2): how varied a *set* of texts is.
 
-Each function takes the texts and returns plain numbers. Sources, per metric:
+Each function takes the texts and returns plain numbers.
+
+**Units (Chinese and Japanese).** The references split on whitespace, which makes a Chinese
+sentence or paragraph one token: distinct-n is then about 1.0 and every n-gram metric is
+meaningless. Here a text's *units* (:func:`set_units`) are its whitespace tokens, except that
+each CJK character (ideograph or kana, :data:`studio.metrics.script.CJK_CHAR`) is a unit of
+its own, and the non-CJK runs between CJK characters (Latin words, numbers, punctuation
+such as ``，`` or ``。``) are units too. So ``"合成数据，是 GPT-3 的。"`` has the units
+``合 成 数 据 ， 是 GPT-3 的 。``. A text without any CJK character has exactly its
+whitespace tokens, so on such text every metric below is the reference's number, unchanged.
+Per metric, "tokens" below means these units; the CJK path runs only for texts that contain
+a CJK character (a byte search rules it out first, :func:`studio.metrics.script.may_hold_cjk`).
+
+Sources, per metric:
 
 - ``distinct_n``: Li et al. 2016 ("A Diversity-Promoting Objective Function for Neural
-  Conversation Models"); unique ÷ total n-grams over whitespace tokens, as vendi-score's
-  ``text_utils.single_ngram_diversity`` computes it with a whitespace tokenizer.
+  Conversation Models"); unique ÷ total n-grams over units, as vendi-score's
+  ``text_utils.single_ngram_diversity`` computes it with a whitespace tokenizer. On Chinese
+  a unigram is a character, a 4-gram four consecutive characters.
 - ``ngram_diversity``: Σ over n=1..4 of distinct-n over ``" ".join(texts).split(" ")``
-  (Padmakumar & He 2023; the ``diversity`` package's ``ngram_diversity_score``, unrounded).
+  (Padmakumar & He 2023; the ``diversity`` package's ``ngram_diversity_score``, unrounded);
+  a space-separated piece holding CJK is cut into its characters and the runs between them.
 - ``compression_ratio``: the ``diversity`` package's ``compression_ratio`` (gzip), rounded to
   3 decimals. That function gzips ``" ".join(texts)`` and then writes the result through a
   ``GzipFile`` named ``compressed.gz``, i.e. it compresses twice and counts a second gzip
-  header; we reproduce those bytes so that the numbers are the same.
+  header; we reproduce those bytes so that the numbers are the same. Byte-based, so it needs
+  no units and is the same for every script.
 - ``self_repetition``: Salkar et al. 2022; the ``diversity`` package's
   ``self_repetition_score``: mean over texts of log(1 + Σ over its distinct 4-grams of the
-  number of other texts containing it).
+  number of other texts containing it); 4-grams of units (four characters in Chinese).
 - ``homogenization_rougel``: Padmakumar & He 2023; mean ROUGE-L F1 over ordered pairs, with
   rouge-score's default tokenizer (lowercase ASCII alphanumerics), as the ``diversity``
-  package's ``homogenization_score``. LCS is computed bit-parallel (Hyyrö 2004).
+  package's ``homogenization_score``. LCS is computed bit-parallel (Hyyrö 2004). That
+  tokenizer drops every non-ASCII character, so a Chinese text would have no tokens at all:
+  in a text holding CJK, each CJK character is also a token, in text order.
 - ``self_bleu``: Zhu et al. 2018 (Texygen): each text scored by BLEU-4 against all the others
-  as references (whitespace tokens, uniform weights, NLTK's smoothing method1). Computed
+  as references (units, uniform weights, NLTK's smoothing method1). Computed
   exactly in linear time: for every n-gram we keep its two largest per-text counts, which
   gives the clipping count "over the other texts" without visiting pairs.
 - ``vendi_ngram``: Friedman & Dieng 2023 (the Vendi Score); kernel = mean over n=1..4 of the
-  cosine between n-gram count vectors (whitespace tokens); ``exp`` of the entropy of the
+  cosine between n-gram count vectors (units); ``exp`` of the entropy of the
   eigenvalues of K/N.
-- ``opening_diversity``: ours; distinct first-five-word openings ÷ texts.
+- ``opening_diversity``: ours; distinct openings ÷ texts, an opening being the first five
+  units (five words in English, five characters in Chinese).
 
 Pairwise metrics (``homogenization_rougel``, ``vendi_ngram``) cost O(N²); above
 ``max_pairwise`` texts they are estimated on a seeded sample (:mod:`studio.metrics.sampling`).
@@ -40,7 +59,47 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from studio.metrics.script import _CJK_CLASS, CJK_CHAR, may_hold_cjk
+
 _ROUGE_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+# one CJK character, or a run of characters that are neither white space nor CJK; ``\s`` is
+# exactly ``str.isspace`` (checked over every code point), so without CJK this is ``split()``
+_SET_UNITS = re.compile(f"[{_CJK_CLASS}]|[^\\s{_CJK_CLASS}]+")
+# a space-free piece cut into CJK characters and the runs between them (``ngram_diversity``)
+_PIECE_UNITS = re.compile(f"[{_CJK_CLASS}]|[^{_CJK_CLASS}]+")
+_ROUGE_CJK_TOKENS = re.compile(f"[a-z0-9]+|[{_CJK_CLASS}]")
+
+
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` holds a CJK character (a byte search first, then the regex)."""
+    return may_hold_cjk(text) and CJK_CHAR.search(text) is not None
+
+
+def set_units(text: str) -> list[str]:
+    """The units the set metrics count: ``text.split()``, except that each CJK character is
+    a unit of its own (and so are the non-CJK runs between CJK characters).
+
+    ``set_units("模型 is 好的。")`` is ``["模", "型", "is", "好", "的", "。"]``; a text
+    without CJK gives ``text.split()`` exactly.
+    """
+    if has_cjk(text):
+        return _SET_UNITS.findall(text)
+    return text.split()
+
+
+def _space_units(text: str) -> list[str]:
+    """``text.split(" ")`` (the ``diversity`` package's tokens), each piece holding CJK cut
+    into CJK characters and the runs between them."""
+    pieces = text.split(" ")
+    if not has_cjk(text):
+        return pieces
+    out: list[str] = []
+    for piece in pieces:
+        if CJK_CHAR.search(piece):
+            out.extend(_PIECE_UNITS.findall(piece))
+        else:
+            out.append(piece)
+    return out
 
 
 # --- n-gram counting (vectorised: tokens become integer ids, n-grams become ranks) ---------
@@ -146,7 +205,7 @@ class _Grams:
 
 def distinct_ns(texts: Sequence[str], ns: Sequence[int] = (1, 2, 3, 4)) -> dict[int, float]:
     """distinct-n for each n in ``ns`` in one pass (see :func:`distinct_n`)."""
-    grams = _Grams.of_sequences([t.split() for t in texts])
+    grams = _Grams.of_sequences([set_units(t) for t in texts])
     out: dict[int, float] = {}
     for n in sorted(ns):
         distinct, total = grams.distinct(n)
@@ -155,13 +214,29 @@ def distinct_ns(texts: Sequence[str], ns: Sequence[int] = (1, 2, 3, 4)) -> dict[
 
 
 def distinct_n(texts: Sequence[str], n: int) -> float:
-    """Distinct n-grams ÷ all n-grams, over each text's whitespace tokens (0.0 if none)."""
+    """Distinct n-grams ÷ all n-grams, over each text's units (0.0 if none).
+
+    Units are whitespace tokens, each CJK character counting as one (:func:`set_units`): on
+    Chinese, distinct-1 is distinct characters ÷ characters (plus any Latin words and
+    punctuation runs), distinct-4 distinct 4-character sequences ÷ all of them.
+    """
     return distinct_ns(texts, (n,))[n]
 
 
 def ngram_diversity(texts: Sequence[str], max_n: int = 4) -> float:
-    """Σ_{n=1..max_n} distinct-n over ``" ".join(texts).split(" ")`` (the ``diversity`` package)."""
-    tokens = " ".join(texts).split(" ")
+    """Σ_{n=1..max_n} distinct-n over ``" ".join(texts).split(" ")`` (the ``diversity`` package).
+
+    A piece holding CJK is cut into its CJK characters and the runs between them; since
+    ``" ".join(texts).split(" ")`` is each text's ``split(" ")`` in turn, this is done per
+    text, and only sets holding CJK pay for it.
+    """
+    joined = " ".join(texts)
+    if has_cjk(joined):
+        tokens: list[str] = []
+        for t in texts:
+            tokens.extend(_space_units(t))
+    else:
+        tokens = joined.split(" ")
     ids, vocab = _token_ids(tokens)
     grams = _Grams(ids, vocab, np.array([0, len(ids)], dtype=np.int64))
     score = 0.0
@@ -199,10 +274,13 @@ def _gzip_member(raw: bytes) -> bytes:
 
 
 def self_repetition(texts: Sequence[str], n: int = 4) -> float:
-    """Mean over texts of log(1 + Σ over its distinct n-grams of other texts containing it)."""
+    """Mean over texts of log(1 + Σ over its distinct n-grams of other texts containing it).
+
+    n-grams of units (:func:`set_units`): four characters in Chinese, four words otherwise.
+    """
     if not texts:
         return 0.0
-    grams = _Grams.of_sequences([t.split() for t in texts])
+    grams = _Grams.of_sequences([set_units(t) for t in texts])
     pos, gram = grams.repeated(n)  # an n-gram seen once is in no other text: it adds 0
     n_grams = int(gram.max()) + 1 if len(gram) else 1
     pairs = np.sort(grams.doc[pos] * n_grams + gram)
@@ -218,10 +296,14 @@ def self_repetition(texts: Sequence[str], n: int = 4) -> float:
 
 
 def opening_diversity(texts: Sequence[str], n_words: int = 5) -> float:
-    """Distinct openings (first ``n_words`` whitespace words, case kept) ÷ texts."""
+    """Distinct openings (first ``n_words`` units, case kept) ÷ texts.
+
+    Units as in :func:`set_units`: the first five words of English text, the first five
+    characters of Chinese text (a punctuation run such as ``，`` counts as one unit).
+    """
     if not texts:
         return 0.0
-    return len({tuple(t.split()[:n_words]) for t in texts}) / len(texts)
+    return len({tuple(set_units(t)[:n_words]) for t in texts}) / len(texts)
 
 
 # --- self-BLEU, exact and linear ------------------------------------------------------------
@@ -260,10 +342,13 @@ def self_bleu(texts: Sequence[str], max_n: int = 4) -> float:
     A text's clipped count for an n-gram is min(its count, the largest count in any *other*
     text): the largest count overall, or the second largest where this text alone holds the
     largest. So one pass over (text, n-gram, count) triplets gives every text's numerators.
+
+    Tokens are units (:func:`set_units`): on Chinese, BLEU over characters (character
+    n-grams up to 4, brevity penalty on character counts), the usual choice for Chinese BLEU.
     """
     if len(texts) < 2:
         return 0.0
-    toks = [t.split() for t in texts]
+    toks = [set_units(t) for t in texts]
     m = len(toks)
     numerator_rows: list[list[int]] = []
     denominator_rows: list[list[int]] = []
@@ -313,7 +398,13 @@ def _closest_other_length(sorted_lengths: list[int], hyp_len: int) -> int:
 
 # --- ROUGE-L homogenization ----------------------------------------------------------------
 def rouge_tokens(text: str) -> list[str]:
-    """rouge-score's default tokenizer: lowercase, ASCII alphanumeric runs."""
+    """rouge-score's default tokenizer: lowercase, ASCII alphanumeric runs.
+
+    That tokenizer drops all non-ASCII text, so for a text holding CJK each CJK character is
+    a token too (in text order, between the ASCII runs); other text is tokenised as before.
+    """
+    if has_cjk(text):
+        return _ROUGE_CJK_TOKENS.findall(text.lower())
     return [t for t in _ROUGE_NON_ALNUM.sub(" ", text.lower()).split() if t]
 
 
@@ -421,10 +512,11 @@ def ngram_kernel(texts: Sequence[str], ns: Sequence[int] = (1, 2, 3, 4)) -> np.n
 
     Each n-gram's column is numbered in order of first appearance and the (text, n-gram,
     count) triplets are listed by column, then text: the same sums in the same order as
-    counting each text's n-grams one by one.
+    counting each text's n-grams one by one. Tokens are units (:func:`set_units`).
     """
     m = len(texts)
-    toks = [t.split() for t in texts]
+    cjk = [has_cjk(t) for t in texts]
+    toks = [_SET_UNITS.findall(t) if c else t.split() for t, c in zip(texts, cjk, strict=True)]
     ids, vocab = _token_ids([t for tk in toks for t in tk])
     lengths = np.array([len(tk) for tk in toks], dtype=np.int64)
     doc = np.repeat(np.arange(m, dtype=np.int64), lengths)
@@ -433,6 +525,9 @@ def ngram_kernel(texts: Sequence[str], ns: Sequence[int] = (1, 2, 3, 4)) -> np.n
     rank, n_ranks = ids, max(1, vocab)
     rank_at = ids
     k_sum = np.zeros((m, m))
+    # Chinese texts share most of their characters, so listing every pair of texts that
+    # hold a character (below) grows as texts² × characters: a sparse product does it in C
+    product = _sparse_gram if any(cjk) else _cosine_from_triplets
     for n in range(1, max(ns) + 1):
         if n > 1:
             pos = pos[pos + n <= end[pos]]
@@ -450,8 +545,20 @@ def ngram_kernel(texts: Sequence[str], ns: Sequence[int] = (1, 2, 3, 4)) -> np.n
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
         counts = np.diff(np.append(starts, len(key)))
         cols, rows = np.divmod(key[starts], m)
-        k_sum += _cosine_from_triplets(m, rows, cols, counts.astype(float))
+        k_sum += product(m, rows, cols, counts.astype(float))
     return k_sum / len(ns)
+
+
+def _sparse_gram(m: int, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> np.ndarray:
+    """X Xᵀ for sparse X (row-normalised), as :func:`_cosine_from_triplets`, with scipy's
+    sparse product (the same cosines up to the order of float sums)."""
+    from scipy import sparse
+
+    if len(rows) == 0:
+        return np.zeros((m, m))
+    norms = np.sqrt(np.bincount(rows, weights=vals**2, minlength=m))
+    x = sparse.csr_matrix((vals / norms[rows], (rows, cols)), shape=(m, int(cols.max()) + 1))
+    return np.asarray((x @ x.T).toarray())
 
 
 def _cosine_from_triplets(
@@ -491,5 +598,6 @@ def vendi_from_kernel(k: np.ndarray) -> float:
 
 
 def vendi_ngram(texts: Sequence[str]) -> float:
-    """Vendi score of ``texts`` with the mean n-gram cosine kernel (n = 1..4)."""
+    """Vendi score of ``texts`` with the mean n-gram cosine kernel (n = 1..4) over units
+    (words; characters in Chinese)."""
     return vendi_from_kernel(ngram_kernel(texts))
