@@ -232,13 +232,24 @@ def count_sentences(line: str, splitter: EnglishWordSplitter, limit: int | None 
     for spaCy, and they too start a sentence after a terminator. With ``limit``, counting
     stops as soon as ``limit`` sentences are reached (C4 only asks "at least this many?").
     """
-    if _IRREGULAR_SPACE.search(line) is None:
-        pieces: Iterable[tuple[bool, str]] = ((False, p) for p in line.split(" "))
-    else:
-        pieces = _spacy_pieces(line)
     sentences = 1
     seen = False
-    for is_space, piece in pieces:
+    if _IRREGULAR_SPACE.search(line) is None:
+        # the common case, kept to one dict lookup per piece (steps are non-empty tuples)
+        cached = splitter._sentence_steps.get
+        step_of = splitter.sentence_step
+        for piece in line.split(" "):
+            step = cached(piece) or step_of(piece)
+            if seen:
+                inc, seen = step[2], step[3]
+            else:
+                inc, seen = step[0], step[1]
+            if inc:
+                sentences += inc
+                if limit is not None and sentences >= limit:
+                    break
+        return sentences
+    for is_space, piece in _spacy_pieces(line):
         if is_space:  # a whitespace token: not punctuation, so it starts a sentence
             if seen:
                 sentences += 1
