@@ -573,6 +573,17 @@ def _remove(
     return docs, stages, benchmark_sizes, n_clusters
 
 
+def _stored_count(doc: Document, tokenizer: str) -> bool:
+    """Take the token count stored with a scored generation, when it used ``tokenizer``."""
+    from studio.tokens import DEFAULT_ENCODING
+
+    stored = (doc.metrics or {}).get("n_tokens")
+    if tokenizer != DEFAULT_ENCODING or not isinstance(stored, int) or isinstance(stored, bool):
+        return False
+    doc.n_tokens = stored
+    return True
+
+
 def export_mixture(
     recipe: Recipe,
     out_dir: Path,
@@ -605,16 +616,19 @@ def export_mixture(
             empty.drop(doc, "empty text")
     counted = non_empty
 
-    # Token counts run on a background thread while the removal stages run on this one;
-    # nothing before allocation reads them (stage reports sum their texts' tokens at the end).
-    token_job = TokenCountJob([d.text for d in counted], recipe.tokenizer)
+    # A stored generation scored with the recipe's tokenizer already has its count (the
+    # scorer counts with tiktoken's default encoding); the others are counted by a helper
+    # process while the removal stages run here; nothing before allocation reads them
+    # (stage reports sum their texts' tokens at the end).
+    to_count = [d for d in counted if not _stored_count(d, recipe.tokenizer)]
+    token_job = TokenCountJob([d.text for d in to_count], recipe.tokenizer)
     try:
         docs, stages, benchmark_sizes, n_clusters = _remove(recipe, counted, sources, progress)
     except BaseException:
         token_job.cancel()
         raise
     stages.insert(0, empty)
-    for doc, n in zip(counted, token_job.result(), strict=True):
+    for doc, n in zip(to_count, token_job.result(), strict=True):
         doc.n_tokens = n
     progress("tokens", len(counted), len(counted))
     read_tokens = Counter[str]()

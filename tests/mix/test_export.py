@@ -371,3 +371,35 @@ def test_numeric_run_prefix_reads_as_a_run_id(
     with Store(db) as store:
         manifest = export_mixture(loaded, tmp_path / "out", store).manifest
     assert manifest["sources"][0]["read_docs"] == 34
+
+
+def test_stored_token_counts_are_reused_and_equal_fresh_counts(
+    tmp_path: Path,
+    stored_run: tuple[Path, str, list[str]],
+    web_jsonl: Path,
+    bench_jsonl: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import studio.tokens
+    from studio.scoring import score_run
+
+    db, run_id, _ = stored_run
+    recipe = load_recipe(mixed_recipe(tmp_path, run_id))
+    with Store(db) as store:
+        fresh = export_mixture(recipe, tmp_path / "fresh", store).manifest
+        score_run(store, run_id)  # stores n_tokens with every text's metrics
+        counted: list[str] = []
+        real_job = studio.tokens.TokenCountJob
+
+        def recording_job(texts: list[str], *args: object, **kwargs: object) -> object:
+            counted.extend(texts)
+            return real_job(texts, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(studio.tokens, "TokenCountJob", recording_job)
+        reused = export_mixture(recipe, tmp_path / "reused", store).manifest
+    # Only the web file's 41 texts were counted; the stored run's came with their scores.
+    assert len(counted) == 41
+    assert reused["totals"] == fresh["totals"]
+    assert [s["delivered_tokens"] for s in reused["sources"]] == [
+        s["delivered_tokens"] for s in fresh["sources"]
+    ]
