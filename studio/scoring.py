@@ -110,10 +110,18 @@ def _matrix(values: Any) -> list[list[float | None]]:
 def summarise(
     gens: list[Generation], scores: list[TextScore], seed: int = 0
 ) -> list[tuple[str, str, int, dict[str, Any]]]:
-    """Set metrics overall and per group for generations and their per-text scores."""
+    """Set metrics overall and per group for generations and their per-text scores.
+
+    Texts are taken in the order of their ids (content hashes), not the order they were
+    stored: some set metrics (the compression of the joined texts, sampled pairs) depend on
+    order, and a run generated in parallel shards stores its texts in no fixed order.
+    """
     from studio.metrics.minhash import MinHasher
     from studio.metrics.summary import cross_group_similarity, set_summary
 
+    order = sorted(range(len(gens)), key=lambda i: gens[i].id)
+    gens = [gens[i] for i in order]
+    scores = [scores[i] for i in order]
     texts = [g.text or "" for g in gens]
     signatures = MinHasher().signatures(texts)
     overall = set_summary(texts, signatures=signatures, seed=seed)
