@@ -502,8 +502,152 @@ def rougel_matrix(tokens: Sequence[Sequence[str]]) -> np.ndarray:
 
 
 def pair_rougel(tokens: Sequence[Sequence[str]], pairs: np.ndarray) -> np.ndarray:
-    """ROUGE-L F1 for each (i, j) row of ``pairs``."""
-    return np.array([rougel_f1(tokens[i], tokens[j]) for i, j in pairs.tolist()], dtype=float)
+    """ROUGE-L F1 for each (i, j) row of ``pairs``: ``rougel_f1(tokens[i], tokens[j])``.
+
+    Rows are grouped by ``i``, and a group's texts ``j`` are scanned together against
+    ``tokens[i]`` in one packed bit-parallel pass (:func:`_lcs_one_to_many`), which gives
+    each pair the LCS length :func:`lcs_length` gives it; the F1 is then :func:`rougel_f1`'s
+    formula, so the floats are the same. Small groups go pair by pair. Repeated pairs, and
+    ``(j, i)`` after ``(i, j)``, are computed once.
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if not len(pairs):
+        return np.zeros(0)
+    # LCS and the F1 formula are symmetric (same floats), so (i, j) and (j, i) are one pair
+    ends = np.sort(pairs, axis=1)
+    key = ends[:, 0] * (int(ends[:, 1].max()) + 1) + ends[:, 1]
+    uniq, first, back = np.unique(key, return_index=True, return_inverse=True)
+    if len(uniq) < len(pairs):
+        out: np.ndarray = _pair_rougel(tokens, ends[first])[back.reshape(-1)]
+        return out
+    return _pair_rougel(tokens, pairs)
+
+
+def _pair_rougel(tokens: Sequence[Sequence[str]], pairs: npt.NDArray[np.int64]) -> np.ndarray:
+    out = np.zeros(len(pairs))
+    vocab: dict[str, int] = {}
+    ids: dict[int, npt.NDArray[np.int64]] = {}  # token ids of the texts packed so far
+
+    def ids_of(k: int) -> npt.NDArray[np.int64]:
+        if k not in ids:
+            ids[k] = np.fromiter(
+                (vocab.setdefault(t, len(vocab)) for t in tokens[k]),
+                dtype=np.int64,
+                count=len(tokens[k]),
+            )
+        return ids[k]
+
+    table = np.zeros(0, dtype=np.int64)  # scratch for _lcs_one_to_many, one entry per id
+    seconds = pairs[:, 1].tolist()
+    lengths = [len(tokens[j]) for j in seconds]
+    # by i, then longest j first, so that each packed chunk holds texts of similar length
+    order = np.lexsort((-np.array(lengths, dtype=np.int64), pairs[:, 0])).tolist()
+    firsts = pairs[:, 0].tolist()
+    start = 0
+    while start < len(order):
+        i = firsts[order[start]]
+        end = start + 1
+        while end < len(order) and firsts[order[end]] == i:
+            end += 1
+        a, len_a = tokens[i], len(tokens[i])
+        for lo in range(start, end, _PACK_FIELDS):
+            rows = order[lo : min(end, lo + _PACK_FIELDS)]
+            partners = [seconds[row] for row in rows]
+            if len_a * sum(lengths[row] for row in rows) < _PACK_MIN_WORK:
+                lcs = [lcs_length(a, tokens[j]) for j in partners]
+            else:
+                a_ids, b_ids = ids_of(i), [ids_of(j) for j in partners]
+                if len(table) < len(vocab):
+                    table = np.zeros(2 * len(vocab), dtype=np.int64)
+                lcs = _lcs_one_to_many(a_ids, b_ids, table)
+            for row, j, c in zip(rows, partners, lcs, strict=True):
+                if c:
+                    p, r = c / len(tokens[j]), c / len_a
+                    out[row] = 2 * p * r / (p + r)
+        start = end
+    return out
+
+
+# at most this many texts share one packed pass (bounds its memory: steps x fields x bytes)
+_PACK_FIELDS = 64
+# below this much work (pattern tokens x scanned tokens) pair by pair is cheaper
+_PACK_MIN_WORK = 20_000
+# guard bits after each field of _lcs_one_to_many, which clears them every this many steps
+_GUARD_BITS = 8
+
+
+def _lcs_one_to_many(
+    a: npt.NDArray[np.int64],
+    bs: Sequence[npt.NDArray[np.int64]],
+    table: npt.NDArray[np.int64],
+) -> list[int]:
+    """LCS length of the token ids ``a`` with each of ``bs``, as :func:`lcs_length` gives it.
+
+    Bit-parallel LCS (Hyyrö 2004) with ``a`` as the pattern, once per ``b``, all in one
+    integer: field ``f`` is ``len(a)`` bits for ``bs[f]`` followed by at least
+    :data:`_GUARD_BITS` guard bits (up to a byte boundary) that catch the field's carries.
+    Step ``t`` uses, in field ``f``, the mask of the positions of ``a`` holding
+    ``bs[f][t]``, so each field evolves exactly as :func:`lcs_length`'s state: carries and
+    borrows never cross a field (``u`` is a subset of ``v`` and has no guard bits, so
+    ``v - u`` borrows nothing, and a guard holding ``g`` becomes ``(g + carry) | g``, below
+    ``2**s`` after ``s`` steps). So the guards are cleared only every ``_GUARD_BITS`` steps,
+    not after each one as in :func:`rougel_matrix`. The ``bs`` are scanned longest first,
+    and a field leaves the integer when its ``b`` ends. ``table`` is a zeroed scratch array
+    indexed by token id (zeroed again on return).
+    """
+    len_a, k = len(a), len(bs)
+    lens = np.array([len(b) for b in bs], dtype=np.int64)
+    if len_a == 0 or k == 0 or not lens.any():
+        return [0] * k
+    order = np.argsort(-lens, kind="stable")
+    lens_sorted = lens[order]
+    steps = int(lens_sorted[0])
+    field = (len_a + _GUARD_BITS + 7) // 8  # bytes: len(a) bits, then the guard bits
+    # masks[r]: a's positions holding the token of row r, as one field; row 0 is empty
+    uniq, inv = np.unique(a, return_inverse=True)
+    bits = np.zeros((len(uniq) + 1, field * 8), dtype=bool)
+    bits[inv + 1, np.arange(len_a)] = True
+    masks = np.packbits(bits, axis=1, bitorder="little")
+    # rows[t, f]: row of bs[f][t] (0 past the end of bs[f], or for a token not in a)
+    table[uniq] = np.arange(1, len(uniq) + 1)
+    scanned = np.concatenate([bs[o] for o in order.tolist()])
+    starts = np.cumsum(lens_sorted) - lens_sorted
+    rows = np.zeros((steps, k), dtype=np.int64)
+    rows[
+        np.arange(len(scanned)) - np.repeat(starts, lens_sorted),
+        np.repeat(np.arange(k), lens_sorted),
+    ] = table[scanned]
+    table[uniq] = 0
+    step_masks = masks[rows].reshape(-1).data  # step t: k fields of field bytes
+    stride = k * field
+    full_field = np.packbits(np.arange(field * 8) < len_a, bitorder="little")
+    full = int.from_bytes(np.tile(full_field, k).tobytes(), "little")
+    v = full
+    done = 0
+    active = k
+    ends = lens_sorted.tolist()
+    from_bytes = int.from_bytes
+    for t in range(steps):
+        if ends[active - 1] <= t:  # the last fields' texts have ended: keep their state
+            while ends[active - 1] <= t:
+                active -= 1
+            cut = active * field * 8
+            done |= v >> cut << cut
+            low = (1 << cut) - 1
+            v &= low
+            full &= low
+        m = from_bytes(step_masks[t * stride : t * stride + active * field], "little")
+        if m:
+            u = v & m
+            v = (v + u) | (v - u)
+        if t % _GUARD_BITS == _GUARD_BITS - 1:
+            v &= full
+    done |= v
+    state = np.frombuffer(done.to_bytes(stride, "little"), dtype=np.uint8).reshape(k, field)
+    state = state & full_field  # drop the guard bits
+    lcs = np.empty(k, dtype=np.int64)
+    lcs[order] = len_a - np.bitwise_count(state).sum(axis=1, dtype=np.int64)
+    return lcs.tolist()
 
 
 # --- Vendi score over n-gram kernels --------------------------------------------------------
