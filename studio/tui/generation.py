@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -231,22 +231,36 @@ async def run_preview(
         callbacks.finished(summary, "")
 
 
-@contextlib.contextmanager
-def full_collections_paused() -> Iterator[None]:
+class FullCollections:
     """Keep the cyclic collector to its young generations while samples stream.
 
     Streaming allocates fast, and every few hundred ms the collector ran a full pass over the
-    app's (unfrozen) heap: 70-300 ms with the GIL held, the longest frame gaps measured in
+    app's heap: 40-300 ms with the GIL held, the longest frame gaps measured in
     ``evals/bench/bench_tui.py``. Young collections (a few ms) still run, so short-lived
-    cycles are freed; objects that survive them wait for the first full pass after the run.
-    Textual pauses the collector during smooth scrolling for the same reason.
+    cycles are freed; the rest waits for ``resume``, which the screen calls once the last
+    sample has finished and its scores are shown, and which collects at once, while nothing
+    streams, rather than at a moment the collector picks. Textual pauses the collector during
+    smooth scrolling for the same reason.
     """
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(young, middle, 1_000_000)
-    try:
-        yield
-    finally:
-        gc.set_threshold(young, middle, old)
+
+    def __init__(self) -> None:
+        self._saved: tuple[int, int, int] | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self._saved is not None
+
+    def pause(self) -> None:
+        if self._saved is None:
+            self._saved = young, middle, _old = gc.get_threshold()
+            gc.set_threshold(young, middle, 1_000_000)
+
+    def resume(self, collect: bool = True) -> None:
+        if self._saved is not None:
+            gc.set_threshold(*self._saved)
+            self._saved = None
+            if collect:
+                gc.collect()
 
 
 def job_title(job: Job, several_personas: bool) -> str:

@@ -32,6 +32,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
+from studio.tui.generation import FullCollections
 from studio.tui.screens.dialogs import PickScreen
 from studio.tui.widgets.sample_pane import SamplePane
 from studio.tui.widgets.style_editor import prompt_renderable
@@ -137,10 +138,12 @@ class PreviewScreen(Screen[None]):
         self.finished_texts: dict[str, str] = {}
         self.flag_sequence = 0
         self.flags_shown = 0
+        self.pending_flags: tuple[dict[str, int], dict[str, str]] | None = None
         self.preview: PreviewRun | None = None
         self.preview_worker: Worker[None] | None = None
         self.scorer: TextScorer | None = None
         self.scorer_lock = threading.Lock()
+        self.full_collections = FullCollections()
         self.seed = 0
         self.prompts: list[Prompt] = []
 
@@ -425,9 +428,11 @@ class PreviewScreen(Screen[None]):
         self.pane_models.clear()
         self.finished_texts.clear()
         self.flags_shown = self.flag_sequence
+        self.pending_flags = None
         self.query_one("#pv-tabs", TabbedContent).active = "pv-samples-tab"
         self.set_status(f"Planning {len(request.models)} model(s) × {request.samples} sample(s)…")
         self.preview = PreviewRun(request)
+        self.full_collections.pause()
         self.preview_worker = self.stream(self.preview)
         self.refresh_bindings()
 
@@ -444,11 +449,7 @@ class PreviewScreen(Screen[None]):
         """Run the preview on this worker thread's own event loop, off the UI loop."""
         from textual.worker import get_current_worker
 
-        from studio.tui.generation import (
-            PreviewCallbacks,
-            full_collections_paused,
-            run_preview_threaded,
-        )
+        from studio.tui.generation import PreviewCallbacks, run_preview_threaded
 
         library = self.studio.library
         assert library is not None
@@ -466,8 +467,7 @@ class PreviewScreen(Screen[None]):
             finished=lambda summary, error: call(self.run_finished, summary, error),
             abandoned=lambda: worker.is_cancelled,
         )
-        with full_collections_paused():
-            run_preview_threaded(preview, library, self.studio.store, callbacks)
+        run_preview_threaded(preview, library, self.studio.store, callbacks)
 
     async def build_panes(self, prepared: PreparedRun) -> None:
         from studio.tui.generation import job_title
@@ -518,8 +518,8 @@ class PreviewScreen(Screen[None]):
                 self.finished_texts[generation.id] = generation.text
                 self.flag_sequence += 1
                 self.score_sample(generation, dict(self.finished_texts), self.flag_sequence)
-            elif (pane := self.panes.get(generation.id)) is not None:
-                pane.finished(generation)
+            else:
+                self.finish_sample(generation, None)
 
     def run_finished(self, summary: RunSummary | None, error: str) -> None:
         self.flush()
@@ -533,9 +533,26 @@ class PreviewScreen(Screen[None]):
             f"{summary.elapsed_s:.1f}s · stored (F4 Runs)"
         )
 
+    def resume_full_collections(self) -> None:
+        """Once the run is over and every sample shows its end state, collect the heap.
+
+        Called after the frame that shows the last sample finished, so the pass (tens of ms)
+        happens while nothing streams.
+        """
+        if not self.full_collections.paused or self.preview_running:
+            return
+        if any(pane.state in ("waiting", "streaming") for pane in self.panes.values()):
+            return
+        self.call_after_refresh(self.full_collections.resume)
+
+    def on_unmount(self) -> None:
+        self.full_collections.resume(collect=False)
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "preview-run":
             self.refresh_bindings()
+            if event.worker.is_finished:
+                self.resume_full_collections()
         if event.worker.group == "preview-run" and event.state == WorkerState.ERROR:
             self.flush()
             error = event.worker.error
@@ -562,17 +579,37 @@ class PreviewScreen(Screen[None]):
         self.post_message(SampleScored(generation, score, flags))
 
     def on_sample_scored(self, message: SampleScored) -> None:
+        if message.flags is not None and message.flags[0] >= self.flags_shown:
+            self.flags_shown, self.pending_flags = message.flags[0], message.flags[1:]
+        self.finish_sample(message.generation, message.score)
+
+    def finish_sample(self, generation: Generation, score: dict[str, Any] | None) -> None:
+        """Show a finished sample; once none streams, every sample's details and the flags.
+
+        While others stream, a sample shows its end state and one line (no layout); the
+        details and badges, which change the panes' heights, come together at the end: one
+        layout pass, after the streams.
+        """
+        pane = self.panes.get(generation.id)
+        live = [p for p in self.live_panes() if p is not pane]
+        if pane is not None:
+            pane.finished(generation, score, brief=bool(live))
+        if live:
+            return
         with self.app.batch_update():
-            if (pane := self.panes.get(message.generation.id)) is not None:
-                pane.finished(message.generation, message.score)
-            if message.flags is None or message.flags[0] < self.flags_shown:
-                return  # an older set of flags than the one on screen
-            self.flags_shown, near_dups, openings = message.flags
-            for job_id, pane in self.panes.items():
-                cluster = near_dups.get(job_id)
-                pane.set_badge("near-dup", f"≈ near-duplicate group {cluster}" if cluster else None)
-                opening = openings.get(job_id)
-                pane.set_badge("opening", f"shared opening “{opening}…”" if opening else None)
+            for each in self.panes.values():
+                each.show_details()
+            if self.pending_flags is not None:
+                near_dups, openings = self.pending_flags
+                self.pending_flags = None
+                for job_id, each in self.panes.items():
+                    cluster = near_dups.get(job_id)
+                    each.set_badge(
+                        "near-dup", f"≈ near-duplicate group {cluster}" if cluster else None
+                    )
+                    opening = openings.get(job_id)
+                    each.set_badge("opening", f"shared opening “{opening}…”" if opening else None)
+        self.call_later(self.resume_full_collections)
 
     def action_cancel(self) -> None:
         if self.preview is None or not self.preview_running:

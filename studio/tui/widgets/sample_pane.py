@@ -38,6 +38,7 @@ class SamplePane(Vertical):
         self._pending: list[str] = []
         self._stats_at = 0.0
         self._stats_text = "waiting…"
+        self._details: tuple[str, list[tuple[str, str]]] | None = None
         self.state = "waiting"
         self.badges: dict[str, str] = {}
 
@@ -104,8 +105,15 @@ class SamplePane(Vertical):
         self._pending.clear()
         self.query_one(StreamText).clear()
 
-    def finished(self, generation: Generation, score: dict[str, Any] | None = None) -> None:
-        """The sample's end state, numbers and (for a complete text) metrics and gate badges."""
+    def finished(
+        self, generation: Generation, score: dict[str, Any] | None = None, brief: bool = False
+    ) -> None:
+        """The sample's end state, numbers and (for a complete text) metrics and gate badges.
+
+        ``brief`` (other samples still stream) shows the end state and one short line now and
+        keeps the rest for ``show_details``: more stats lines and badges change the pane's
+        layout, and a layout pass redraws the whole screen, a stall for the streams.
+        """
         self.flush()
         if generation.text is not None and generation.text != self.text:
             self.text = generation.text
@@ -124,6 +132,7 @@ class SamplePane(Vertical):
         if generation.status != "ok":
             stats.insert(0, generation.status.upper())
         lines = [" · ".join(stats)]
+        badges: list[tuple[str, str]] = []
         if score is not None:
             metrics, filters = score["metrics"], score["filters"]
             lines.append(" · ".join(
@@ -132,12 +141,29 @@ class SamplePane(Vertical):
                              "compression_ratio")
                 if name in metrics
             ))  # fmt: skip
-            for gate, result in filters.items():
-                if isinstance(result, dict) and not result.get("keep", True):
-                    self.set_badge(f"gate:{gate}", f"✗ {gate}: {result.get('reason')}")
-        self.set_stats("\n".join(lines))
+            badges += [
+                (f"gate:{gate}", f"✗ {gate}: {result.get('reason')}")
+                for gate, result in filters.items()
+                if isinstance(result, dict) and not result.get("keep", True)
+            ]
         if generation.status == "error" and generation.error_message:
-            self.set_badge("error", f"{generation.error_class}: {generation.error_message}")
+            badges.append(("error", f"{generation.error_class}: {generation.error_message}"))
+        self._details = ("\n".join(lines), badges)
+        if brief:
+            # One short line, as "streaming… N words" was: the pane keeps its height.
+            self.set_stats(f"{state} · {display.count(generation.completion_tokens)} tok")
+        else:
+            self.show_details()
+
+    def show_details(self) -> None:
+        """Everything ``finished`` kept back: all stats lines and the badges."""
+        if self._details is None:
+            return
+        text, badges = self._details
+        self._details = None
+        self.set_stats(text)
+        for key, label in badges:
+            self.set_badge(key, label)
 
     def set_badge(self, key: str, label: str | None) -> None:
         if self.badges.get(key) == label:
