@@ -8,6 +8,8 @@ cancelled generations. Every preview is a stored run (see the Runs screen).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -490,6 +492,12 @@ class PreviewScreen(Screen[None]):
         self.set_status(
             f"Run {prepared.run.id}: {len(prepared.pending)} samples streaming · escape cancels"
         )
+        # The runner starts when this returns: let the new panes' first (costly) frame be
+        # drawn before the first tokens arrive, not in the middle of the streams.
+        painted = asyncio.Event()
+        self.call_after_refresh(painted.set)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(painted.wait(), 1.0)
 
     def on_run_events(self, events: list[Any]) -> None:
         """A batch of runner events (~50 ms worth), in order; then one draw per pane."""
