@@ -12,12 +12,11 @@ Only click is imported at the top; the engine (and litellm, through it) on invoc
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from studio.cli.output import emit_json, fail, json_option
+from studio.cli.output import emit_json, executor_options, fail, json_option
 
 if TYPE_CHECKING:
     from studio.cli.context import StudioContext
@@ -67,21 +66,7 @@ EXIT_INTERRUPTED = 130
     show_default=True,
     help="auto: OpenAI-compatible servers direct over aiohttp, the rest via litellm.",
 )
-@click.option(
-    "--executor",
-    type=click.Choice(["local", "ray"]),
-    default="local",
-    show_default=True,
-    help="Where the jobs run: this process, or a Ray cluster (extra `ray`; see docs/ray.md).",
-)
-@click.option(
-    "--shards", type=click.IntRange(min=1),
-    help="Split the jobs into N shards with a Parquet file each (default with ray: 8).",
-)  # fmt: skip
-@click.option(
-    "--shard-dir", type=click.Path(file_okay=False, path_type=Path),
-    help="Where shard files go (default: shards/ beside the database); shared by every node.",
-)  # fmt: skip
+@executor_options("jobs")
 @json_option
 @click.pass_obj
 def generate(ctx: StudioContext, /, **options: Any) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -44,5 +45,35 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
 def json_option(function: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON to stdout.")(function)
+
+
+def executor_options(what: str) -> Callable[[_F], _F]:
+    """``--executor``, ``--shards`` and ``--shard-dir`` (DESIGN 7); ``what`` the work is split."""
+
+    def decorate(function: _F) -> _F:
+        for option in reversed((
+            click.option(
+                "--executor", type=click.Choice(["local", "ray"]), default="local",
+                show_default=True,
+                help="Run in this process, or on a Ray cluster (extra `ray`; see docs/ray.md).",
+            ),
+            click.option(
+                "--shards", type=click.IntRange(min=1),
+                help=f"Split the {what} into N shards with a Parquet file each "
+                "(default with ray: 8).",
+            ),
+            click.option(
+                "--shard-dir", type=click.Path(file_okay=False, path_type=Path),
+                help="Where shard files go (default: shards/ beside the database); "
+                "shared by every node.",
+            ),
+        )):  # fmt: skip
+            function = option(function)
+        return function
+
+    return decorate

@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from studio.cli.output import fail
+from studio.cli.output import executor_options, fail
 
 if TYPE_CHECKING:
     from studio.cli.context import StudioContext
@@ -143,21 +143,7 @@ def _summary_text(summary: dict[str, Any]) -> str:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the set summary as JSON on the last stdout line."
 )
-@click.option(
-    "--executor",
-    type=click.Choice(["local", "ray"]),
-    default="local",
-    show_default=True,
-    help="With --run: score in this process, or on a Ray cluster (extra `ray`).",
-)
-@click.option(
-    "--shards", type=click.IntRange(min=1),
-    help="With --run: split the texts into N shards with a Parquet file each (ray: 8).",
-)  # fmt: skip
-@click.option(
-    "--shard-dir", type=click.Path(file_okay=False, path_type=Path),
-    help="Where shard files go (default: shards/ beside the database).",
-)  # fmt: skip
+@executor_options("texts (with --run)")
 @click.pass_obj
 def score(
     ctx: StudioContext,
