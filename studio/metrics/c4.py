@@ -20,6 +20,7 @@ per line and sentences are counted over CJK units.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from studio.metrics.filters import KEEP, FilterResult, drop
@@ -53,7 +54,7 @@ class C4Gates:
 
 def c4_filter(
     text: str,
-    lines: list[str],
+    lines: Iterable[str],
     cjk: bool,
     splitter: EnglishWordSplitter,
     gates: C4Gates,

@@ -63,16 +63,31 @@ def fineweb_values(
             "list_ratio": 0.0,
         }
     short = gates.short_line_length_cjk if cjk else gates.short_line_length
-    n = len(lines)
-    n_newlines = text.count("\n")
     # a non-blank line is never empty, and every terminal mark is one character; map/sum
     # keep the per-line loops in C
     ended = sum(map(TERMINAL_PUNCTUATION.__contains__, map(_LAST_CHAR, lines)))
     n_short = sum(map(short.__ge__, map(len, lines)))
+    dup_chars = find_duplicates(lines)[1]
+    return fineweb_from_counts(
+        len(text), text.count("\n"), len(lines), ended, n_short, dup_chars, n_words
+    )
+
+
+def fineweb_from_counts(
+    n_chars: int,
+    n_newlines: int,
+    n_lines: int,
+    ended: int,
+    n_short: int,
+    dup_chars: int,
+    n_words: int,
+) -> dict[str, float]:
+    """FineWeb's four ratios from counts over the ``n_lines`` (> 0) non-blank lines: those
+    ending with terminal punctuation, the short ones, the characters of repeated ones."""
     return {
-        "line_punct_ratio": ended / n,
-        "short_line_ratio": n_short / n,
-        "char_dup_ratio": find_duplicates(lines)[1] / (len(text) - n_newlines),
+        "line_punct_ratio": ended / n_lines,
+        "short_line_ratio": n_short / n_lines,
+        "char_dup_ratio": dup_chars / (n_chars - n_newlines),
         "list_ratio": n_newlines / n_words if n_words else 0.0,
     }
 

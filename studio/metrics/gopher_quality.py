@@ -125,6 +125,33 @@ def quality_values(
             bullets = sum(map(_IS_BULLET, map(str.lstrip, physical_lines)))
         if "..." in text or "…" in text:
             ellipsis_lines = sum(map(_ENDS_ELLIPSIS, map(str.rstrip, physical_lines)))
+    return quality_from_counts(
+        text,
+        n_lines,
+        bullets,
+        ellipsis_lines,
+        n_tokens=n_tokens,
+        n_non_symbol=n_non_symbol,
+        non_symbol_chars=non_symbol_chars,
+        n_alpha=n_alpha,
+        stop_words_distinct=stop_words_distinct,
+    )
+
+
+def quality_from_counts(
+    text: str,
+    n_lines: int,
+    bullets: int,
+    ellipsis_lines: int,
+    *,
+    n_tokens: int,
+    n_non_symbol: int,
+    non_symbol_chars: int,
+    n_alpha: int,
+    stop_words_distinct: int,
+) -> dict[str, float]:
+    """The Gopher quality values from line counts (``splitlines()``: lines, lines whose
+    ``lstrip()`` starts with a bullet, lines whose ``rstrip()`` ends with an ellipsis)."""
     return {
         "n_words": n_non_symbol,
         "mean_word_length": non_symbol_chars / n_non_symbol if n_non_symbol else 0.0,

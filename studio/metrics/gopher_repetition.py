@@ -81,13 +81,27 @@ def empty_repetition_metrics() -> dict[str, float]:
 
 def line_repetition_metrics(text: str, paragraphs: list[str], lines: list[str]) -> dict[str, float]:
     """The paragraph and line values of a non-empty text."""
-    n_chars = len(text)
     para_dups, para_chars = find_duplicates(paragraphs)
     line_dups, line_chars = find_duplicates(lines)
+    return line_repetition_values(
+        len(text), len(paragraphs), para_dups, para_chars, len(lines), line_dups, line_chars
+    )
+
+
+def line_repetition_values(
+    n_chars: int,
+    n_paragraphs: int,
+    para_dups: int,
+    para_chars: int,
+    n_lines: int,
+    line_dups: int,
+    line_chars: int,
+) -> dict[str, float]:
+    """The paragraph and line values from their counts (``find_duplicates`` of each split)."""
     return {
-        "dup_para_frac": para_dups / len(paragraphs),
+        "dup_para_frac": para_dups / n_paragraphs,
         "dup_para_char_frac": para_chars / n_chars,
-        "dup_line_frac": line_dups / len(lines),
+        "dup_line_frac": line_dups / n_lines,
         "dup_line_char_frac": line_chars / n_chars,
     }
 

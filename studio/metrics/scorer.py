@@ -16,11 +16,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from studio.metrics.c4 import C4Gates, c4_filter
-from studio.metrics.fineweb import FineWebGates, fineweb_filter, fineweb_metrics, fineweb_values
+from studio.metrics.fineweb import (
+    FineWebGates,
+    fineweb_filter,
+    fineweb_from_counts,
+    fineweb_metrics,
+    fineweb_values,
+)
 from studio.metrics.gopher_quality import (
     GopherQualityGates,
     WordFacts,
     gopher_quality_filter,
+    quality_from_counts,
     quality_metrics,
     quality_values,
 )
@@ -31,6 +38,7 @@ from studio.metrics.gopher_repetition import (
     empty_repetition_metrics,
     gopher_repetition_filter,
     line_repetition_metrics,
+    line_repetition_values,
     repetition_metrics,
 )
 from studio.metrics.ngrams import (
@@ -45,11 +53,17 @@ from studio.metrics.words import EnglishWordSplitter
 
 if TYPE_CHECKING:
     from studio.metrics.filters import FilterResult
+    from studio.metrics.vocab import TokenBatch
 
 TokenCounter = Callable[[str], int]
 BatchTokenCounter = Callable[[list[str]], list[int]]
 
 FILTER_NAMES = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
+#: with ``compiled=None``, the compiled kernels (:mod:`studio.metrics.kernels`) are loaded once
+#: a scorer has been given this many texts, in batches of at least ``KERNEL_MIN_BATCH``:
+#: loading numba costs about a second, which only a large job wins back
+KERNEL_MIN_TEXTS = 1000
+KERNEL_MIN_BATCH = 128
 _BATCH = 256  # texts per batch pass: small arrays stay in cache (measured faster than 2048)
 GZIP_OVER_ZLIB_BYTES = 12  # gzip header 10 + trailer 8, minus zlib header 2 + trailer 4
 
@@ -105,8 +119,14 @@ class TextScorer:
         gates: Gates | None = None,
         token_counter: TokenCounter | None = None,
         batch_token_counter: BatchTokenCounter | None = None,
+        compiled: bool | None = None,
     ) -> None:
+        """``compiled``: True to use the compiled kernels from the first batch, False never
+        (the numpy path: no numba import), None to switch to them on a large job."""
         self.gates = gates or Gates()
+        self.compiled = compiled
+        self._kernels: Any = None
+        self._texts_seen = 0
         self.splitter = EnglishWordSplitter()
         self.vocab = Vocabulary(self.splitter)
         self._facts = WordFacts()
@@ -154,10 +174,36 @@ class TextScorer:
                 out[i] = sc
         return [sc for sc in out if sc is not None]
 
-    def _score_english(self, texts: list[str], counts: list[int | None]) -> list[TextScore]:
-        g = self.gates
+    def _use_kernels(self, n_texts: int) -> Any:
+        """The compiled kernels module when this batch should use it, else None."""
+        self._texts_seen += n_texts
+        if self._kernels is None and self.compiled is not False:
+            large = n_texts >= KERNEL_MIN_BATCH and self._texts_seen >= KERNEL_MIN_TEXTS
+            if self.compiled or large:
+                try:
+                    from studio.metrics import kernels
+                except ImportError:  # numba missing or broken: the numpy path is exact too
+                    self.compiled = False
+                    return None
+                self._kernels = kernels
+        return self._kernels
+
+    def _ngram_rules(self, tb: TokenBatch) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+        """Gopher's top (n = 2..4) and duplicated (n = 5..10) n-gram characters per text."""
         vocab = self.vocab
-        tb = vocab.batch(texts)
+        kernels = self._kernels
+        n_texts = tb.n_docs
+        if kernels is not None and tb.glued_codes is not None:
+            codes = tb.glued_codes
+            tok_len = vocab.length.array[tb.ids]
+            if len(codes) == int(tok_len.sum()):
+                top_k = np.empty((len(TOP_NGRAMS), n_texts), dtype=np.int64)
+                dup_k = np.empty((len(DUP_NGRAMS), n_texts), dtype=np.int64)
+                kernels.ngram_rules(tb.ids, tb.starts, tok_len, codes, top_k, dup_k)
+                return (
+                    {n: top_k[k].tolist() for k, n in enumerate(TOP_NGRAMS)},
+                    {n: dup_k[k].tolist() for k, n in enumerate(DUP_NGRAMS)},
+                )
         nb = NgramBatch(
             tb,
             vocab.length.array,
@@ -183,10 +229,26 @@ class TextScorer:
 
         top = nb.top_ngram_chars(TOP_NGRAMS)
         dup = nb.duplicated_ngram_chars(DUP_NGRAMS, same_string, dup_exact)
+        return top, dup
+
+    def _score_english(self, texts: list[str], counts: list[int | None]) -> list[TextScore]:
+        g = self.gates
+        vocab = self.vocab
+        kernels = self._use_kernels(len(texts))
+        if kernels is not None:
+            joined = "".join(texts)
+            codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            text_starts = np.zeros(len(texts) + 1, dtype=np.int64)
+            np.cumsum(list(map(len, texts)), out=text_starts[1:])
+            tb = vocab.batch_compiled(joined, codes, text_starts, kernels)
+        else:
+            tb = vocab.batch(texts)
+        ids = tb.ids
+        top, dup = self._ngram_rules(tb)
 
         # Gopher quality's word counts, per text
         n_docs = len(texts)
-        doc = nb.doc
+        doc = tb.doc_of_positions()
         non_symbol = vocab.non_symbol.array[ids]
         ns_doc = doc[non_symbol]
         n_non_symbol = np.bincount(ns_doc, minlength=n_docs).tolist()
@@ -204,6 +266,10 @@ class TextScorer:
             n_stops += (stop_mask >> k) & 1
         n_stop_list = n_stops.tolist()
         n_tokens_of = np.diff(tb.starts).tolist()
+        words = (n_non_symbol, non_symbol_chars, n_alpha, n_stop_list, n_tokens_of)
+        if kernels is not None:
+            rows = kernels.batch_line_stats(codes, text_starts, g.fineweb.short_line_length)
+            return self._english_rows_compiled(texts, counts, top, dup, words, rows.tolist())
 
         results: list[TextScore] = []
         for d, text in enumerate(texts):
@@ -244,6 +310,69 @@ class TextScorer:
                 "gopher_quality": gopher_quality_filter(False, qual, g.gopher_quality),
                 "c4": c4_filter(text, physical, False, self.splitter, g.c4),
                 "fineweb": fineweb_filter(bool(nonblank), fw, g.fineweb),
+            }
+            results.append(TextScore(metrics, filters))
+        return results
+
+    def _english_rows_compiled(
+        self,
+        texts: list[str],
+        counts: list[int | None],
+        top: dict[int, list[int]],
+        dup: dict[int, list[int]],
+        words: tuple[list[int], ...],
+        rows: list[list[int]],
+    ) -> list[TextScore]:
+        """The per-text rows of an English batch, with every line split read off
+        :func:`studio.metrics.kernels.line_stats` (``rows``; the same values as the loop over
+        Python splits in :meth:`_score_english`, which the tests check)."""
+        g = self.gates
+        n_non_symbol, non_symbol_chars, n_alpha, n_stop_list, n_tokens_of = words
+        lengths = list(map(len, texts))
+        top_n = [(f"top_{n}_gram_char_frac", top[n]) for n in TOP_NGRAMS]
+        dup_n = [(f"dup_{n}_gram_char_frac", dup[n]) for n in DUP_NGRAMS]
+        results: list[TextScore] = []
+        for d, text in enumerate(texts):
+            n_chars = lengths[d]
+            row = rows[d]
+            if n_chars:
+                rep = line_repetition_values(
+                    n_chars, row[0], row[1], row[2], row[3], row[4], row[5]
+                )
+                for name, values in top_n:
+                    rep[name] = values[d] / n_chars
+                for name, values in dup_n:
+                    rep[name] = values[d] / n_chars
+            else:
+                rep = empty_repetition_metrics()
+            n_tok = n_tokens_of[d]
+            qual = quality_from_counts(
+                text,
+                row[11],
+                row[12],
+                row[13],
+                n_tokens=n_tok,
+                n_non_symbol=n_non_symbol[d],
+                non_symbol_chars=non_symbol_chars[d],
+                n_alpha=n_alpha[d],
+                stop_words_distinct=n_stop_list[d],
+            )
+            n_nonblank = row[6]
+            if n_nonblank:
+                fw = fineweb_from_counts(
+                    n_chars, row[10], n_nonblank, row[7], row[8], row[9], n_tok
+                )
+            else:
+                fw = fineweb_values(text, [], n_tok, False, g.fineweb)
+            metrics: dict[str, Any] = {"language": "en", **rep, **qual, **fw}
+            metrics["n_chars"] = n_chars
+            metrics["n_tokens"] = counts[d]
+            metrics["compression_ratio"] = compression_ratio(text)
+            filters: dict[str, FilterResult] = {
+                "gopher_repetition": gopher_repetition_filter(text, rep, g.gopher_repetition),
+                "gopher_quality": gopher_quality_filter(False, qual, g.gopher_quality),
+                "c4": c4_filter(text, text.splitlines(), False, self.splitter, g.c4),
+                "fineweb": fineweb_filter(n_nonblank > 0, fw, g.fineweb),
             }
             results.append(TextScore(metrics, filters))
         return results

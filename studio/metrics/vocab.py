@@ -39,7 +39,7 @@ class _Column:
         self._data: npt.NDArray[Any] = np.zeros(1024, dtype=dtype)
         self.size = 0
 
-    def extend(self, values: list[int] | list[bool]) -> None:
+    def extend(self, values: list[int] | list[bool] | npt.NDArray[Any]) -> None:
         end = self.size + len(values)
         if end > len(self._data):
             grown = np.zeros(max(end, 2 * len(self._data)), dtype=self._data.dtype)
@@ -62,6 +62,8 @@ class TokenBatch:
     #: every token of the batch glued with no separator, in order (token ``p`` starts at the
     #: sum of the lengths of the tokens before it); None when not built
     glued: str | None = None
+    #: the code points of ``glued`` (the compiled path builds these instead of the string)
+    glued_codes: npt.NDArray[np.uint32] | None = None
 
     @property
     def n_docs(self) -> int:
@@ -93,6 +95,13 @@ class Vocabulary:
         self.hash = _Column(np.uint64)  # sum of code[k] * BASE**k
         self.power = _Column(np.uint64)  # BASE**len
         self.inv_power = _Column(np.uint64)  # BASE**-len
+        # the compiled path's chunk table (studio.metrics.kernels.chunk_lookup): per chunk
+        # id, where its code points are stored (-1: not yet) and its hash; open addressing
+        self._store_meta = _Column(np.int64)  # offset, length (-1: not stored)
+        self._store_hash = _Column(np.uint64)
+        self._store_codes = _Column(np.uint32)
+        self._table = np.zeros(2 << 12, dtype=np.uint64)  # hash, id + 1 (0: empty slot)
+        self._tab_count = 0
 
     def batch(self, texts: list[str]) -> TokenBatch:
         """Token ids of every text (texts are split at whitespace, chunks looked up)."""
@@ -114,18 +123,110 @@ class Vocabulary:
             docs = np.searchsorted(chunk_starts, missing, side="right") - 1
             for k, d in zip(missing.tolist(), docs.tolist(), strict=True):
                 cids[k] = self._add_chunk(splits[d][k - int(chunk_starts[d])])
+        ids, token_ends = self._token_ids_of(cids)
+        if self._chunk_glues.array[cids].all():
+            glued = "".join(map("".join, splits))
+        else:  # a chunk whose tokens are not its exact pieces: glue the tokens themselves
+            glued = "".join(map(self.tokens.__getitem__, ids.tolist()))
+        return TokenBatch(ids, token_ends[chunk_starts], glued)
+
+    def batch_compiled(
+        self,
+        joined: str,
+        codes: npt.NDArray[np.uint32],
+        text_starts: npt.NDArray[np.int64],
+        kernels: Any,
+    ) -> TokenBatch:
+        """:meth:`batch` for texts given as one string ``joined`` (text d is
+        ``joined[text_starts[d]:text_starts[d + 1]]``) and its code points: the chunks are
+        found and looked up by :func:`studio.metrics.kernels.chunk_lookup`; only chunks it
+        has not met go through Python."""
+        if len(self._chunk_ids) > _MAX_CHUNKS:
+            self._reset()
+        n_docs = len(text_starts) - 1
+        cap = len(codes) // 2 + n_docs + 1
+        cid = np.empty(cap, dtype=np.int64)
+        pos = np.empty(cap, dtype=np.int64)
+        size = np.empty(cap, dtype=np.int64)
+        hashes = np.empty(cap, dtype=np.uint64)
+        per_doc = np.empty(n_docs, dtype=np.int64)
+        glued = np.empty(len(codes), dtype=np.uint32)
+        n = kernels.chunk_lookup(
+            codes, text_starts, kernels.KLASS, self._table, self._store_meta.array,
+            self._store_codes.array, cid, pos, size, hashes, per_doc, glued,
+        )  # fmt: skip
+        cids = cid[:n]
+        missing = np.flatnonzero(cids < 0)
+        if len(missing):
+            self._store_new_chunks(joined, codes, missing, cids, pos, size, hashes, kernels)
+        ids, starts = kernels.chunk_tokens(
+            cids, per_doc, self._chunk_start.array, self._chunk_len.array, self._flat.array
+        )
+        if self._chunk_glues.array[cids].all():
+            glued_codes = glued[: int(size[:n].sum())]
+        else:
+            text = "".join(map(self.tokens.__getitem__, ids.tolist()))
+            glued_codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+        return TokenBatch(ids, starts, None, glued_codes)
+
+    def _store_new_chunks(
+        self,
+        joined: str,
+        codes: npt.NDArray[np.uint32],
+        missing: npt.NDArray[np.int64],
+        cids: npt.NDArray[np.int64],
+        pos: npt.NDArray[np.int64],
+        size: npt.NDArray[np.int64],
+        hashes: npt.NDArray[np.uint64],
+        kernels: Any,
+    ) -> None:
+        """Give the chunks the table missed their ids, and store and index the new ones."""
+        new_ids: list[int] = []
+        first_seen: list[int] = []  # where each new id was met
+        offsets: list[int] = []
+        pieces: list[npt.NDArray[np.uint32]] = []
+        offset = self._store_codes.size
+        for k in missing.tolist():
+            a, length = int(pos[k]), int(size[k])
+            c = self._add_chunk(joined[a : a + length])
+            cids[k] = c
+            meta = self._store_meta.array  # _add_chunk may have grown it
+            if meta[2 * c + 1] < 0:
+                meta[2 * c + 1] = length
+                new_ids.append(c)
+                first_seen.append(k)
+                offsets.append(offset)
+                pieces.append(codes[a : a + length])
+                offset += length
+        if not new_ids:
+            return
+        new = np.asarray(new_ids, dtype=np.int64)
+        meta = self._store_meta.array
+        meta[2 * new] = offsets
+        self._store_hash.array[new] = hashes[np.asarray(first_seen, dtype=np.int64)]
+        self._store_codes.extend(np.concatenate(pieces))
+        n_slots = len(self._table) // 2
+        if 2 * (self._tab_count + len(new)) > n_slots:
+            while 2 * (self._tab_count + len(new)) > n_slots:
+                n_slots *= 4
+            self._table = np.zeros(2 * n_slots, dtype=np.uint64)
+            stored = np.flatnonzero(meta[1::2] >= 0)
+            old = stored[~np.isin(stored, new)]
+            kernels.chunk_insert(self._table, self._store_hash.array[old], old)
+        kernels.chunk_insert(self._table, self._store_hash.array[new], new)
+        self._tab_count += len(new)
+
+    def _token_ids_of(
+        self, cids: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The token ids of a run of chunk ids, and each chunk's token end offset (from 0)."""
         lens = self._chunk_len.array[cids]
         chunk_ends = np.cumsum(lens)
         total = int(chunk_ends[-1]) if len(chunk_ends) else 0
         offsets = np.repeat(self._chunk_start.array[cids] - (chunk_ends - lens), lens)
         ids = self._flat.array[offsets + np.arange(total, dtype=np.int64)]
         token_ends = np.concatenate(([0], chunk_ends))
-        ids = ids.astype(np.int64, copy=False)
-        if self._chunk_glues.array[cids].all():
-            glued = "".join(map("".join, splits))
-        else:  # a chunk whose tokens are not its exact pieces: glue the tokens themselves
-            glued = "".join(map(self.tokens.__getitem__, ids.tolist()))
-        return TokenBatch(ids, token_ends[chunk_starts], glued)
+        return ids.astype(np.int64, copy=False), token_ends
 
     def _add_chunk(self, chunk: str) -> int:
         cid = self._chunk_ids.get(chunk)
@@ -139,6 +240,8 @@ class Vocabulary:
         self._chunk_len.extend([len(ids)])
         self._chunk_glues.extend(["".join(toks) == chunk])
         self._flat.extend(ids)
+        self._store_meta.extend([-1, -1])
+        self._store_hash.extend([0])
         return cid
 
     def _token_id(self, token: str) -> int:

@@ -1,0 +1,695 @@
+"""Compiled (numba) kernels for the Gopher n-gram rules: one pass per text, no temporaries.
+
+The same definitions as :mod:`studio.metrics.ngrams` and :mod:`studio.metrics.ngrams_batch`
+(datatrove 0.10.1 ``gopher_repetition_filter.py``, after Rae et al. 2021, table A1):
+
+- ``find_top_duplicate`` over n-grams joined with a space, n = 2, 3, 4: the length of the most
+  common n-gram times its count, ties going to the n-gram seen first. Word tokens never hold a
+  space, so two space-joined n-grams are equal exactly when their token ids are: the kernel
+  compares ids, never strings.
+- ``find_all_duplicate`` over n-grams glued with no separator, n = 5 .. 10: a left-to-right
+  scan that, on a glued string seen before, adds its length and jumps n tokens, else steps one.
+  Equality is of the glued *strings* (so ``["ab", "c"]`` meets ``["a", "bc"]``): a hash picks
+  the candidates and the code points are compared, so a hash collision never changes a result.
+
+Only n-grams that can repeat are looked at. A token n-gram repeats only where its (n-1)-gram
+does. Two equal glued strings of ``WINDOW`` characters or more begin with equal windows of
+``WINDOW`` characters at token starts, so one pass over the windows marks every token start
+that can begin a long repeat; shorter glued n-grams are always looked at. A position that can
+repeat nothing is still "seen" by datatrove's scan, but nothing ever meets it again, so
+skipping it changes nothing.
+
+numba compiles these on first use and caches the machine code beside this file
+(``cache=True``); importing numba costs about a second, so the scorer only loads this module
+for large batches (:data:`studio.metrics.scorer.KERNEL_MIN_TEXTS`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+WINDOW = 16  # characters in the glued-rule pre-filter's window
+_EMPTY = np.int64(-1)
+_BASE = np.uint64(0x100000001B3)
+_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _slot(h: np.uint64, bits: np.uint64) -> np.int64:
+    return np.int64((h * _MUL) >> (np.uint64(64) - bits))
+
+
+@njit(cache=True, nogil=True)
+def ngram_rules(
+    ids: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    tok_len: npt.NDArray[np.int64],
+    codes: npt.NDArray[np.uint32],
+    top_out: npt.NDArray[np.int64],
+    dup_out: npt.NDArray[np.int64],
+) -> None:
+    """Fill ``top_out[k, d]`` (n = 2 + k) and ``dup_out[k, d]`` (n = 5 + k) for every text d.
+
+    ``ids``: token ids of the batch, text ``d`` owning ``ids[starts[d]:starts[d + 1]]``;
+    ``tok_len``: the length in characters of each token of ``ids`` (per position);
+    ``codes``: the code points of every token glued together, in order.
+    """
+    n_docs = len(starts) - 1
+    max_m = 0
+    for d in range(n_docs):
+        max_m = max(max_m, starts[d + 1] - starts[d])
+    bits = 4
+    while (1 << bits) < 2 * max_m + 2:
+        bits += 1
+    size = 1 << bits
+    ubits = np.uint64(bits)
+    mask = size - 1
+    slot_pos = np.empty(size, dtype=np.int64)  # first position of the key in this slot
+    slot_cnt = np.empty(size, dtype=np.int64)
+    slot_stamp = np.zeros(size, dtype=np.int64)  # a slot is in use when it holds the stamp
+    stamp = 0
+    group = np.empty(max_m + 1, dtype=np.int64)  # slot of each position's n-gram
+    prev = np.empty(max_m + 1, dtype=np.int64)  # positions whose (n-1)-gram repeats
+    cur = np.empty(max_m + 1, dtype=np.int64)
+    key = np.empty(max_m + 1, dtype=np.uint64)  # running hash of each position's token n-gram
+    cum = np.empty(max_m + 1, dtype=np.int64)  # glued character offsets within the text
+    hpre = np.empty(1, dtype=np.uint64)
+    powers = np.empty(1, dtype=np.uint64)
+    twin = np.empty(max_m + 1, dtype=np.bool_)
+    char_base = 0
+    for d in range(n_docs):
+        s = starts[d]
+        m = starts[d + 1] - s
+        cum[0] = 0
+        for i in range(m):
+            cum[i + 1] = cum[i] + tok_len[s + i]
+        n_chars = cum[m]
+        # ---- top n-grams: n = 2, 3, 4 over token ids ------------------------------------
+        for i in range(m):
+            key[i] = np.uint64(ids[s + i]) * _MUL + np.uint64(0x632BE59BD9B4E019)
+            prev[i] = i
+        n_prev = m
+        for k in range(3):
+            n = k + 2
+            if m < n:
+                top_out[k, d] = 0
+                continue
+            stamp += 1
+            n_cur = 0
+            best_cnt = 1
+            best_pos = 0  # with no repeat, the first n-gram (count 1) wins
+            for j in range(n_prev):
+                p = prev[j]
+                if p + n > m:
+                    break
+                h = (key[p] ^ (key[p] >> np.uint64(29))) * _MUL + np.uint64(ids[s + p + n - 1])
+                key[p] = h
+                slot = _slot(h, ubits)
+                while True:
+                    if slot_stamp[slot] != stamp:
+                        slot_stamp[slot] = stamp
+                        slot_pos[slot] = p
+                        slot_cnt[slot] = 1
+                        break
+                    q = slot_pos[slot]
+                    same = True
+                    for t in range(n):
+                        if ids[s + q + t] != ids[s + p + t]:
+                            same = False
+                            break
+                    if same:
+                        slot_cnt[slot] += 1
+                        break
+                    slot = (slot + 1) & mask
+                group[p] = slot
+            # the most common n-gram, earliest first occurrence on ties; positions whose
+            # n-gram repeats go on to n + 1
+            for j in range(n_prev):
+                p = prev[j]
+                if p + n > m:
+                    break
+                slot = group[p]
+                c = slot_cnt[slot]
+                if c >= 2:
+                    cur[n_cur] = p
+                    n_cur += 1
+                    if slot_pos[slot] == p and c > best_cnt:
+                        best_cnt = c
+                        best_pos = p
+            top_out[k, d] = (cum[best_pos + n] - cum[best_pos] + n - 1) * best_cnt
+            for j in range(n_cur):
+                prev[j] = cur[j]
+            n_prev = n_cur
+        # ---- duplicated n-grams: n = 5 .. 10 over glued strings -------------------------
+        if m < 5:
+            for k in range(6):
+                dup_out[k, d] = 0
+            char_base += n_chars
+            continue
+        if len(hpre) < n_chars + 1:
+            hpre = np.empty(2 * n_chars + 1, dtype=np.uint64)
+        if len(powers) < n_chars + 1:
+            powers = np.empty(2 * n_chars + 1, dtype=np.uint64)
+            powers[0] = np.uint64(1)
+            for i in range(1, len(powers)):
+                powers[i] = powers[i - 1] * _BASE
+        hpre[0] = np.uint64(0)
+        for i in range(n_chars):
+            hpre[i + 1] = hpre[i] * _BASE + np.uint64(codes[char_base + i])
+        # token starts whose WINDOW-character window occurs at another token start
+        stamp += 1
+        for i in range(m):
+            twin[i] = False
+        for i in range(m):
+            a = cum[i]
+            if a + WINDOW > n_chars:
+                break
+            h = hpre[a + WINDOW] - hpre[a] * powers[WINDOW]
+            h = h ^ (h >> np.uint64(31))
+            slot = _slot(h, ubits)
+            while True:
+                if slot_stamp[slot] != stamp:
+                    slot_stamp[slot] = stamp
+                    slot_pos[slot] = i
+                    break
+                q = slot_pos[slot]
+                b = cum[q]
+                hq = hpre[b + WINDOW] - hpre[b] * powers[WINDOW]
+                hq = hq ^ (hq >> np.uint64(31))
+                if hq == h:
+                    twin[i] = True
+                    twin[q] = True
+                    break
+                slot = (slot + 1) & mask
+        for k in range(6):
+            n = k + 5
+            stamp += 1
+            repeated = 0
+            idx = 0
+            for p in range(m - n + 1):
+                if p < idx:
+                    continue
+                a = cum[p]
+                length = cum[p + n] - a
+                if length >= WINDOW and not twin[p]:
+                    continue  # its glued n-gram occurs nowhere else
+                h = hpre[a + length] - hpre[a] * powers[length]
+                h = (h ^ (h >> np.uint64(29))) + np.uint64(length)
+                slot = _slot(h, ubits)
+                found = False
+                while True:
+                    if slot_stamp[slot] != stamp:
+                        slot_stamp[slot] = stamp
+                        slot_pos[slot] = p
+                        break
+                    q = slot_pos[slot]
+                    b = cum[q]
+                    if cum[q + n] - b == length:
+                        same = True
+                        for t in range(length):
+                            if codes[char_base + a + t] != codes[char_base + b + t]:
+                                same = False
+                                break
+                        if same:
+                            found = True
+                            break
+                    slot = (slot + 1) & mask
+                if found:
+                    repeated += length
+                    idx = p + n
+                else:
+                    idx = p + 1
+            dup_out[k, d] = repeated
+        char_base += n_chars
+
+
+# ---- line statistics -----------------------------------------------------------------------
+#: columns of :func:`line_stats`' output, one row per text
+LINE_COLUMNS = (
+    "n_paragraphs",  # re.split(r"\n{2,}", text.strip())
+    "dup_paragraphs",
+    "dup_paragraph_chars",
+    "n_lines",  # re.split("\n+", text)
+    "dup_lines",
+    "dup_line_chars",
+    "n_nonblank",  # text.split("\n") without the lines that strip() empties
+    "nonblank_ended",  # ... whose last character is terminal punctuation
+    "nonblank_short",  # ... of at most `short` characters
+    "nonblank_dup_chars",
+    "n_newlines",
+    "n_physical",  # text.splitlines()
+    "physical_bullets",  # ... whose lstrip() starts with "•" or "-"
+    "physical_ellipsis",  # ... whose rstrip() ends with "..." or "…"
+    "other_breaks",  # 1 when splitlines() also breaks at something other than "\n"
+)
+_NEWLINE = 10
+
+
+@njit(cache=True, nogil=True)
+def _duplicates(
+    lo: npt.NDArray[np.int64],
+    hi: npt.NDArray[np.int64],
+    count: int,
+    codes: npt.NDArray[np.uint32],
+    base: int,
+    hpre: npt.NDArray[np.uint64],
+    powers: npt.NDArray[np.uint64],
+    slot_pos: npt.NDArray[np.int64],
+    slot_stamp: npt.NDArray[np.int64],
+    stamp: int,
+    bits: int,
+) -> tuple[int, int]:
+    """datatrove's ``find_duplicates`` over the pieces ``[lo[i], hi[i])``: how many equal an
+    earlier piece, and their characters (equal hashes are checked code point by code point)."""
+    mask = (1 << bits) - 1
+    ubits = np.uint64(bits)
+    dups = 0
+    chars = 0
+    for i in range(count):
+        a = lo[i]
+        length = hi[i] - a
+        h = hpre[a + length] - hpre[a] * powers[length]
+        h = (h ^ (h >> np.uint64(29))) + np.uint64(length)
+        slot = _slot(h, ubits)
+        while True:
+            if slot_stamp[slot] != stamp:
+                slot_stamp[slot] = stamp
+                slot_pos[slot] = i
+                break
+            j = slot_pos[slot]
+            b = lo[j]
+            if hi[j] - b == length:
+                same = True
+                for t in range(length):
+                    if codes[base + a + t] != codes[base + b + t]:
+                        same = False
+                        break
+                if same:
+                    dups += 1
+                    chars += length
+                    break
+            slot = (slot + 1) & mask
+    return dups, chars
+
+
+_NON_SPACE, _SPACE, _LF, _OTHER_BREAK = 0, 1, 2, 3
+
+
+@njit(cache=True, nogil=True)
+def _grow(a: npt.NDArray[np.int64], size: int) -> npt.NDArray[np.int64]:
+    out = np.empty(max(size, 2 * len(a)), dtype=np.int64)
+    out[: len(a)] = a
+    return out
+
+
+@njit(cache=True, nogil=True)
+def line_stats(
+    codes: npt.NDArray[np.uint32],
+    text_starts: npt.NDArray[np.int64],
+    klass: npt.NDArray[np.uint8],
+    terminal: npt.NDArray[np.bool_],
+    short: int,
+    out: npt.NDArray[np.int64],
+) -> None:
+    """Fill ``out[d, :]`` with the :data:`LINE_COLUMNS` of text d (``codes`` are the code points
+    of every text, text d owning ``codes[text_starts[d]:text_starts[d + 1]]``).
+
+    ``klass[c]`` for c below ``len(klass)``: 0 not whitespace, 1 whitespace, 2 "\n", 3 another
+    ``splitlines`` boundary (all are whitespace); above it, c is not whitespace.
+    ``terminal[c]``: whether c is terminal punctuation (its last entry is False).
+
+    One pass over the characters builds the text's prefix hash and its ``split("\n")``
+    pieces with their first and last non-whitespace character; every split the reference
+    makes is read off those pieces.
+    """
+    n_docs = len(text_starts) - 1
+    max_len = 0
+    for d in range(n_docs):
+        max_len = max(max_len, text_starts[d + 1] - text_starts[d])
+    hpre = np.empty(max_len + 1, dtype=np.uint64)
+    powers = np.empty(max_len + 1, dtype=np.uint64)
+    powers[0] = np.uint64(1)
+    for i in range(1, max_len + 1):
+        powers[i] = powers[i - 1] * _BASE
+    n_klass = len(klass)
+    ps = np.empty(64, dtype=np.int64)  # split("\n") pieces: start, end,
+    pe = np.empty(64, dtype=np.int64)
+    fns = np.empty(64, dtype=np.int64)  # first and last non-whitespace index (-1: blank)
+    lns = np.empty(64, dtype=np.int64)
+    lo = np.empty(64, dtype=np.int64)  # the pieces of one split, for _duplicates
+    hi = np.empty(64, dtype=np.int64)
+    bits = 7
+    slot_pos = np.empty(1 << bits, dtype=np.int64)
+    slot_stamp = np.zeros(1 << bits, dtype=np.int64)
+    stamp = 0
+    for d in range(n_docs):
+        base = text_starts[d]
+        length = text_starts[d + 1] - base
+        h = np.uint64(0)
+        hpre[0] = h
+        k = 0
+        start = 0
+        first = -1
+        last = -1
+        other = 0
+        for i in range(length):
+            c = codes[base + i]
+            h = h * _BASE + np.uint64(c)
+            hpre[i + 1] = h
+            cls = klass[c] if c < n_klass else _NON_SPACE
+            if cls == _NON_SPACE:
+                if first < 0:
+                    first = i
+                last = i
+            elif cls == _LF:
+                if k + 2 > len(ps):
+                    ps = _grow(ps, k + 2)
+                    pe = _grow(pe, k + 2)
+                    fns = _grow(fns, k + 2)
+                    lns = _grow(lns, k + 2)
+                ps[k] = start
+                pe[k] = i
+                fns[k] = first
+                lns[k] = last
+                k += 1
+                start = i + 1
+                first = -1
+                last = -1
+            elif cls == _OTHER_BREAK:
+                other = 1
+        ps[k] = start
+        pe[k] = length
+        fns[k] = first
+        lns[k] = last
+        n_pieces = k + 1
+        if n_pieces > len(lo):
+            lo = np.empty(2 * n_pieces, dtype=np.int64)
+            hi = np.empty(2 * n_pieces, dtype=np.int64)
+        while (1 << bits) < 2 * n_pieces + 2:
+            bits += 1
+            slot_pos = np.empty(1 << bits, dtype=np.int64)
+            slot_stamp = np.zeros(1 << bits, dtype=np.int64)
+            stamp = 0
+        # paragraphs: text.strip() cut at runs of two or more newlines
+        left = -1
+        right = -1
+        for j in range(n_pieces):
+            if fns[j] >= 0:
+                if left < 0:
+                    left = fns[j]
+                right = lns[j] + 1
+        count = 0
+        if left < 0:
+            lo[0] = 0
+            hi[0] = 0
+            count = 1
+        else:
+            para = left
+            j = 0
+            while j < n_pieces - 1:
+                run_start = pe[j]  # a newline
+                r = j
+                while r + 1 < n_pieces - 1 and pe[r + 1] == pe[r] + 1:
+                    r += 1
+                run_end = pe[r] + 1
+                if run_end - run_start >= 2 and run_start > left and run_end < right:
+                    lo[count] = para
+                    hi[count] = run_start
+                    count += 1
+                    para = run_end
+                j = r + 1
+            lo[count] = para
+            hi[count] = right
+            count += 1
+        stamp += 1
+        dups, chars = _duplicates(
+            lo, hi, count, codes, base, hpre, powers, slot_pos, slot_stamp, stamp, bits
+        )
+        out[d, 0] = count
+        out[d, 1] = dups
+        out[d, 2] = chars
+        # lines: re.split("\n+", text) keeps the first and last pieces, even empty
+        count = 0
+        for j in range(n_pieces):
+            if pe[j] > ps[j] or j == 0 or j == n_pieces - 1:
+                lo[count] = ps[j]
+                hi[count] = pe[j]
+                count += 1
+        stamp += 1
+        dups, chars = _duplicates(
+            lo, hi, count, codes, base, hpre, powers, slot_pos, slot_stamp, stamp, bits
+        )
+        out[d, 3] = count
+        out[d, 4] = dups
+        out[d, 5] = chars
+        out[d, 10] = n_pieces - 1
+        # non-blank lines of text.split("\n")
+        count = 0
+        ended = 0
+        n_short = 0
+        for j in range(n_pieces):
+            if fns[j] >= 0:
+                lo[count] = ps[j]
+                hi[count] = pe[j]
+                count += 1
+                if terminal[min(codes[base + pe[j] - 1], len(terminal) - 1)]:
+                    ended += 1
+                if pe[j] - ps[j] <= short:
+                    n_short += 1
+        stamp += 1
+        dups, chars = _duplicates(
+            lo, hi, count, codes, base, hpre, powers, slot_pos, slot_stamp, stamp, bits
+        )
+        out[d, 6] = count
+        out[d, 7] = ended
+        out[d, 8] = n_short
+        out[d, 9] = chars
+        # physical lines: text.splitlines()
+        out[d, 14] = other
+        if other:
+            _splitlines_stats(codes, base, length, klass, out[d])
+            continue
+        bullets = 0
+        ellipsis = 0
+        n_physical = n_pieces if pe[n_pieces - 1] > ps[n_pieces - 1] else n_pieces - 1
+        for j in range(n_physical):
+            f = fns[j]
+            if f >= 0:
+                c = codes[base + f]
+                if c == 0x2D or c == 0x2022:  # "-", "•"
+                    bullets += 1
+                e = lns[j]
+                if codes[base + e] == 0x2026 or (
+                    e - 2 >= ps[j]
+                    and codes[base + e] == 0x2E
+                    and codes[base + e - 1] == 0x2E
+                    and codes[base + e - 2] == 0x2E
+                ):  # "…"
+                    ellipsis += 1
+        out[d, 11] = n_physical
+        out[d, 12] = bullets
+        out[d, 13] = ellipsis
+
+
+@njit(cache=True, nogil=True)
+def _splitlines_stats(
+    codes: npt.NDArray[np.uint32],
+    base: int,
+    length: int,
+    klass: npt.NDArray[np.uint8],
+    row: npt.NDArray[np.int64],
+) -> None:
+    """The ``splitlines()`` columns of a text with boundaries other than "\n" ("\r\n" is
+    one boundary)."""
+    n_klass = len(klass)
+    n_physical = 0
+    bullets = 0
+    ellipsis = 0
+    start = 0
+    i = 0
+    while i < length:
+        c = codes[base + i]
+        if c < n_klass and klass[c] >= _LF:
+            end = i
+            i += 1
+            if c == 13 and i < length and codes[base + i] == 10:
+                i += 1
+        elif i == length - 1:
+            end = length
+            i += 1
+        else:
+            i += 1
+            continue
+        n_physical += 1
+        a = start
+        while a < end and codes[base + a] < n_klass and klass[codes[base + a]] != _NON_SPACE:
+            a += 1
+        if a < end and (codes[base + a] == 0x2D or codes[base + a] == 0x2022):
+            bullets += 1
+        b = end
+        while b > start and codes[base + b - 1] < n_klass and klass[codes[base + b - 1]] != 0:
+            b -= 1
+        if (b > start and codes[base + b - 1] == 0x2026) or (
+            b - start >= 3
+            and codes[base + b - 1] == 0x2E
+            and codes[base + b - 2] == 0x2E
+            and codes[base + b - 3] == 0x2E
+        ):
+            ellipsis += 1
+        start = i
+    row[11] = n_physical
+    row[12] = bullets
+    row[13] = ellipsis
+
+
+def _tables() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+    from studio.metrics.punctuation import TERMINAL_PUNCTUATION
+
+    # every character str.isspace() accepts is below U+3001
+    space = np.array([chr(c).isspace() for c in range(0x3001)], dtype=np.uint8)
+    for c in range(0x3001):
+        if len(f"x{chr(c)}x".splitlines()) == 2:
+            space[c] = _OTHER_BREAK
+    space[10] = _LF
+    points = [ord(ch) for ch in TERMINAL_PUNCTUATION]
+    terminal = np.zeros(max(points) + 2, dtype=np.bool_)  # the last entry stays False
+    terminal[points] = True
+    return space, terminal
+
+
+KLASS, TERMINAL = _tables()
+
+
+def batch_line_stats(
+    codes: npt.NDArray[np.uint32], text_starts: npt.NDArray[np.int64], short: int
+) -> npt.NDArray[np.int64]:
+    """:func:`line_stats` for a batch: one row of :data:`LINE_COLUMNS` per text."""
+    out = np.empty((len(text_starts) - 1, len(LINE_COLUMNS)), dtype=np.int64)
+    line_stats(codes, text_starts, KLASS, TERMINAL, short, out)
+    return out
+
+
+# ---- whitespace chunks -> chunk ids -> token ids -------------------------------------------
+@njit(cache=True, nogil=True)
+def chunk_lookup(
+    codes: npt.NDArray[np.uint32],
+    text_starts: npt.NDArray[np.int64],
+    klass: npt.NDArray[np.uint8],
+    table: npt.NDArray[np.uint64],
+    store_meta: npt.NDArray[np.int64],
+    store_codes: npt.NDArray[np.uint32],
+    cid_out: npt.NDArray[np.int64],
+    pos_out: npt.NDArray[np.int64],
+    len_out: npt.NDArray[np.int64],
+    hash_out: npt.NDArray[np.uint64],
+    per_doc: npt.NDArray[np.int64],
+    glued: npt.NDArray[np.uint32],
+) -> int:
+    """``text.split()`` of every text as chunk ids: the id of a chunk already in ``table``
+    (open addressing, slot k = ``table[2k]`` hash, ``table[2k + 1]`` id + 1, 0 when empty;
+    id i names ``store_codes[store_meta[2i]:][:store_meta[2i + 1]]``), or -1 for a new one.
+    Writes each chunk's id, position in ``codes``, length and hash, the number of chunks per
+    text, and every chunk's characters glued together; returns the number of chunks. A hit is
+    compared code point by code point.
+    """
+    n_klass = len(klass)
+    n_slots = len(table) // 2
+    mask = n_slots - 1
+    bits = np.uint64(0)
+    while (1 << bits) < n_slots:
+        bits += np.uint64(1)
+    n = 0
+    g = 0
+    for d in range(len(text_starts) - 1):
+        i = text_starts[d]
+        end = text_starts[d + 1]
+        before = n
+        while i < end:
+            c = codes[i]
+            if c < n_klass and klass[c] != _NON_SPACE:
+                i += 1
+                continue
+            a = i
+            h = np.uint64(0)
+            while i < end:
+                c = codes[i]
+                if c < n_klass and klass[c] != _NON_SPACE:
+                    break
+                h = h * _BASE + np.uint64(c)
+                glued[g] = c
+                g += 1
+                i += 1
+            length = i - a
+            h = (h ^ (h >> np.uint64(29))) + np.uint64(length)
+            slot = _slot(h, bits)
+            cid = -1
+            while table[2 * slot + 1] != 0:
+                if table[2 * slot] == h:
+                    other = np.int64(table[2 * slot + 1]) - 1
+                    s = store_meta[2 * other]
+                    if store_meta[2 * other + 1] == length:
+                        same = True
+                        for t in range(length):
+                            if store_codes[s + t] != codes[a + t]:
+                                same = False
+                                break
+                        if same:
+                            cid = int(other)
+                            break
+                slot = (slot + 1) & mask
+            cid_out[n] = cid
+            pos_out[n] = a
+            len_out[n] = length
+            hash_out[n] = h
+            n += 1
+        per_doc[d] = n - before
+    return n
+
+
+@njit(cache=True, nogil=True)
+def chunk_insert(
+    table: npt.NDArray[np.uint64], hashes: npt.NDArray[np.uint64], ids: npt.NDArray[np.int64]
+) -> None:
+    """Put chunks that are not in the table yet into it (the table has room)."""
+    n_slots = len(table) // 2
+    mask = n_slots - 1
+    bits = np.uint64(0)
+    while (1 << bits) < n_slots:
+        bits += np.uint64(1)
+    for k in range(len(ids)):
+        slot = _slot(hashes[k], bits)
+        while table[2 * slot + 1] != 0:
+            slot = (slot + 1) & mask
+        table[2 * slot] = hashes[k]
+        table[2 * slot + 1] = np.uint64(ids[k] + 1)
+
+
+@njit(cache=True, nogil=True)
+def chunk_tokens(
+    cids: npt.NDArray[np.int64],
+    per_doc: npt.NDArray[np.int64],
+    chunk_start: npt.NDArray[np.int64],
+    chunk_len: npt.NDArray[np.int64],
+    flat: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Token ids of a run of chunk ids (chunk i's tokens are ``flat[chunk_start[i]:][:
+    chunk_len[i]]``) and each text's token offsets."""
+    total = 0
+    for k in range(len(cids)):
+        total += chunk_len[cids[k]]
+    ids = np.empty(total, dtype=np.int64)
+    starts = np.zeros(len(per_doc) + 1, dtype=np.int64)
+    t = 0
+    k = 0
+    for d in range(len(per_doc)):
+        for _ in range(per_doc[d]):
+            c = cids[k]
+            a = chunk_start[c]
+            for j in range(chunk_len[c]):
+                ids[t] = flat[a + j]
+                t += 1
+            k += 1
+        starts[d + 1] = t
+    return ids, starts

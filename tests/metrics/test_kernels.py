@@ -1,0 +1,128 @@
+"""The compiled kernels (numba) give exactly what the numpy path gives, which the reference
+tests tie to datatrove; small jobs never load numba."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import realprose
+from test_metrics_batch import HAND_MADE
+
+from studio.metrics.gopher_repetition import find_duplicates
+from studio.metrics.punctuation import TERMINAL_PUNCTUATION
+from studio.metrics.scorer import KERNEL_MIN_TEXTS, TextScorer
+
+kernels = pytest.importorskip("studio.metrics.kernels")
+
+LINE_EDGES = [
+    "",
+    "\n",
+    "\n\n",
+    " ",
+    "a\n",
+    "a\n\n",
+    "\na",
+    "a\r\nb\r\n",
+    "a\rb",
+    "a\x0bb\x0c",
+    "x\u2028y\u2029",
+    "\x85x\x85",
+    "a\x1cb\x1d\x1e",
+    "  - item\n  • two\n- three",
+    "end...\nmore…  \n....\n..\n ...",
+    "dup\ndup\n\ndup\n\n\ndup",
+    " \t\n  \n a \n",
+    "a\n \nb\n \n",
+    "ab.\nab.\n\n\nab.\r\nab.",
+    "Hello.  \n  Hello.\nHello.",
+    "\n\n\nx\n\n\n",
+    "a\n\n \n\nb",
+    "\u3000中文。\n中文。\n",
+    "tab\tsep\u00a0nbsp\u2003em space. A second sentence here.",
+]
+
+
+def _python_line_stats(text: str, short: int = 30) -> list[int]:
+    """The reference's own splits (datatrove 0.10.1), counted the way line_stats counts."""
+    paragraphs = re.split(r"\n{2,}", text.strip())
+    lines = re.split("\n+", text)
+    nonblank = [line for line in text.split("\n") if line.strip() != ""]
+    physical = text.splitlines()
+    return [
+        len(paragraphs),
+        *find_duplicates(paragraphs),
+        len(lines),
+        *find_duplicates(lines),
+        len(nonblank),
+        sum(line[-1] in TERMINAL_PUNCTUATION for line in nonblank),
+        sum(len(line) <= short for line in nonblank),
+        find_duplicates(nonblank)[1],
+        text.count("\n"),
+        len(physical),
+        sum(line.lstrip().startswith(("•", "-")) for line in physical),
+        sum(line.rstrip().endswith(("...", "…")) for line in physical),
+        int(len("x".join(text.split("\n")).splitlines()) > 1),
+    ]
+
+
+def _texts() -> list[str]:
+    real = realprose.pydoc_topics()[:150] + realprose.stdlib_docstrings(max_files=40)
+    return HAND_MADE + LINE_EDGES + real + realprose.perturbed(real, count=150)
+
+
+def test_line_stats_match_the_references_splits() -> None:
+    many_lines = "\n".join(f"line {i % 50}." for i in range(5000))  # grows every array
+    texts = [*LINE_EDGES, *HAND_MADE, many_lines, *realprose.pydoc_topics()[:80]]
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    starts = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in texts], out=starts[1:])
+    rows = kernels.batch_line_stats(codes, starts, 30).tolist()
+    for text, row in zip(texts, rows, strict=True):
+        assert row == _python_line_stats(text), text[:60]
+
+
+def _assert_same(got: list, want: list, texts: list[str]) -> None:
+    for text, a, b in zip(texts, got, want, strict=True):
+        assert a.metrics == b.metrics, text[:80]
+        assert list(a.metrics) == list(b.metrics)
+        assert a.filters == b.filters, text[:80]
+
+
+def test_compiled_path_matches_the_numpy_path() -> None:
+    texts = _texts()
+    want = TextScorer(compiled=False).score_batch(texts, language="en")
+    fast = TextScorer(compiled=True)
+    _assert_same(fast.score_batch(texts, language="en"), want, texts)
+    assert fast._kernels is not None
+    # warm chunk table, another batch layout
+    _assert_same(fast.score_batch(texts[::-1], language="en"), want[::-1], texts[::-1])
+
+
+def test_a_large_job_switches_to_the_kernels_mid_way_with_the_same_results() -> None:
+    texts = _texts()
+    while len(texts) < KERNEL_MIN_TEXTS + 300:
+        texts = texts + realprose.perturbed(texts[:300], count=300)
+    want = TextScorer(compiled=False).score_batch(texts)
+    scorer = TextScorer()
+    got = []
+    for lo in range(0, len(texts), 256):  # as `studio score` feeds it
+        got += scorer.score_batch(texts[lo : lo + 256])
+    assert scorer._kernels is not None  # the later batches went through them
+    _assert_same(got, want, texts)
+
+
+def test_small_jobs_never_import_numba() -> None:
+    code = (
+        "import sys\n"
+        "from studio.metrics.scorer import TextScorer\n"
+        "s = TextScorer()\n"
+        "for _ in range(3):\n"
+        "    s.score_batch(['A short text. It has words.'] * 100)\n"
+        "print('numba' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
