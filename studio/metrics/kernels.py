@@ -31,14 +31,27 @@ import numpy.typing as npt
 from numba import njit
 
 WINDOW = 16  # characters in the glued-rule pre-filter's window
-_EMPTY = np.int64(-1)
 _BASE = np.uint64(0x100000001B3)
+_INV_BASE = np.uint64(pow(0x100000001B3, -1, 2**64))
 _MUL = np.uint64(0x9E3779B97F4A7C15)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _slot(h: np.uint64, bits: np.uint64) -> np.int64:
     return np.int64((h * _MUL) >> (np.uint64(64) - bits))
+
+
+@njit(cache=True, nogil=True)
+def _powers(size: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """``B**k`` and ``B**-k`` (mod 2**64) for k < size."""
+    pw = np.empty(size, dtype=np.uint64)
+    inv = np.empty(size, dtype=np.uint64)
+    pw[0] = np.uint64(1)
+    inv[0] = np.uint64(1)
+    for i in range(1, size):
+        pw[i] = pw[i - 1] * _BASE
+        inv[i] = inv[i - 1] * _INV_BASE
+    return pw, inv
 
 
 @njit(cache=True, nogil=True)
@@ -52,33 +65,36 @@ def ngram_rules(
 ) -> None:
     """Fill ``top_out[k, d]`` (n = 2 + k) and ``dup_out[k, d]`` (n = 5 + k) for every text d.
 
-    ``ids``: token ids of the batch, text ``d`` owning ``ids[starts[d]:starts[d + 1]]``;
-    ``tok_len``: the length in characters of each token of ``ids`` (per position);
-    ``codes``: the code points of every token glued together, in order.
+    ``ids``: token ids of the batch (below 2**32), text ``d`` owning
+    ``ids[starts[d]:starts[d + 1]]``; ``tok_len``: the length in characters of each token of
+    ``ids`` (per position); ``codes``: the code points of every token glued together, in order.
     """
     n_docs = len(starts) - 1
     max_m = 0
+    max_chars = 0
+    char_base = 0
     for d in range(n_docs):
-        max_m = max(max_m, starts[d + 1] - starts[d])
-    bits = 4
-    while (1 << bits) < 2 * max_m + 2:
-        bits += 1
-    size = 1 << bits
-    ubits = np.uint64(bits)
-    mask = size - 1
-    slot_pos = np.empty(size, dtype=np.int64)  # first position of the key in this slot
-    slot_cnt = np.empty(size, dtype=np.int64)
-    slot_stamp = np.zeros(size, dtype=np.int64)  # a slot is in use when it holds the stamp
+        m = starts[d + 1] - starts[d]
+        max_m = max(max_m, m)
+        n_chars = 0
+        for i in range(starts[d], starts[d + 1]):
+            n_chars += tok_len[i]
+        max_chars = max(max_chars, n_chars)
+    size = 16
+    while size < 2 * max_m + 2:
+        size *= 2
+    # one slot: [stamp, first position, count]; plus its key. A slot is in use when it holds
+    # the current stamp, so no table is ever cleared.
+    slot_meta = np.zeros(3 * size, dtype=np.int64)
+    slot_key = np.empty(size, dtype=np.uint64)
     stamp = 0
     group = np.empty(max_m + 1, dtype=np.int64)  # slot of each position's n-gram
     prev = np.empty(max_m + 1, dtype=np.int64)  # positions whose (n-1)-gram repeats
-    cur = np.empty(max_m + 1, dtype=np.int64)
-    key = np.empty(max_m + 1, dtype=np.uint64)  # running hash of each position's token n-gram
     cum = np.empty(max_m + 1, dtype=np.int64)  # glued character offsets within the text
-    hpre = np.empty(1, dtype=np.uint64)
-    powers = np.empty(1, dtype=np.uint64)
+    cand = np.empty(max_m + 1, dtype=np.int64)
     twin = np.empty(max_m + 1, dtype=np.bool_)
-    char_base = 0
+    pw, inv = _powers(max_chars + 1)
+    hpre = np.empty(max_chars + 1, dtype=np.uint64)
     for d in range(n_docs):
         s = starts[d]
         m = starts[d + 1] - s
@@ -86,9 +102,16 @@ def ngram_rules(
         for i in range(m):
             cum[i + 1] = cum[i] + tok_len[s + i]
         n_chars = cum[m]
+        # this text's part of the table: at most half full, and small enough to stay cached
+        bits = 4
+        while (1 << bits) < 2 * m + 2:
+            bits += 1
+        ubits = np.uint64(bits)
+        mask = (1 << bits) - 1
         # ---- top n-grams: n = 2, 3, 4 over token ids ------------------------------------
+        # exact keys: (first id, second id), then (the (n-1)-gram's slot, last id)
         for i in range(m):
-            key[i] = np.uint64(ids[s + i]) * _MUL + np.uint64(0x632BE59BD9B4E019)
+            group[i] = ids[s + i]
             prev[i] = i
         n_prev = m
         for k in range(3):
@@ -97,50 +120,41 @@ def ngram_rules(
                 top_out[k, d] = 0
                 continue
             stamp += 1
-            n_cur = 0
             best_cnt = 1
             best_pos = 0  # with no repeat, the first n-gram (count 1) wins
             for j in range(n_prev):
                 p = prev[j]
                 if p + n > m:
+                    n_prev = j
                     break
-                h = (key[p] ^ (key[p] >> np.uint64(29))) * _MUL + np.uint64(ids[s + p + n - 1])
-                key[p] = h
-                slot = _slot(h, ubits)
+                key = (np.uint64(group[p]) << np.uint64(32)) | np.uint64(ids[s + p + n - 1])
+                slot = _slot(key, ubits)
                 while True:
-                    if slot_stamp[slot] != stamp:
-                        slot_stamp[slot] = stamp
-                        slot_pos[slot] = p
-                        slot_cnt[slot] = 1
+                    if slot_meta[3 * slot] != stamp:
+                        slot_meta[3 * slot] = stamp
+                        slot_meta[3 * slot + 1] = p
+                        slot_meta[3 * slot + 2] = 1
+                        slot_key[slot] = key
                         break
-                    q = slot_pos[slot]
-                    same = True
-                    for t in range(n):
-                        if ids[s + q + t] != ids[s + p + t]:
-                            same = False
-                            break
-                    if same:
-                        slot_cnt[slot] += 1
+                    if slot_key[slot] == key:
+                        slot_meta[3 * slot + 2] += 1
                         break
                     slot = (slot + 1) & mask
                 group[p] = slot
             # the most common n-gram, earliest first occurrence on ties; positions whose
             # n-gram repeats go on to n + 1
+            n_cur = 0
             for j in range(n_prev):
                 p = prev[j]
-                if p + n > m:
-                    break
                 slot = group[p]
-                c = slot_cnt[slot]
+                c = slot_meta[3 * slot + 2]
                 if c >= 2:
-                    cur[n_cur] = p
+                    prev[n_cur] = p
                     n_cur += 1
-                    if slot_pos[slot] == p and c > best_cnt:
+                    if c > best_cnt and slot_meta[3 * slot + 1] == p:
                         best_cnt = c
                         best_pos = p
             top_out[k, d] = (cum[best_pos + n] - cum[best_pos] + n - 1) * best_cnt
-            for j in range(n_cur):
-                prev[j] = cur[j]
             n_prev = n_cur
         # ---- duplicated n-grams: n = 5 .. 10 over glued strings -------------------------
         if m < 5:
@@ -148,73 +162,76 @@ def ngram_rules(
                 dup_out[k, d] = 0
             char_base += n_chars
             continue
-        if len(hpre) < n_chars + 1:
-            hpre = np.empty(2 * n_chars + 1, dtype=np.uint64)
-        if len(powers) < n_chars + 1:
-            powers = np.empty(2 * n_chars + 1, dtype=np.uint64)
-            powers[0] = np.uint64(1)
-            for i in range(1, len(powers)):
-                powers[i] = powers[i - 1] * _BASE
-        hpre[0] = np.uint64(0)
+        # prefix sums of code * B**i: a slice's hash is (hpre[b] - hpre[a]) * B**-a
+        h = np.uint64(0)
+        hpre[0] = h
         for i in range(n_chars):
-            hpre[i + 1] = hpre[i] * _BASE + np.uint64(codes[char_base + i])
+            h += np.uint64(codes[char_base + i]) * pw[i]
+            hpre[i + 1] = h
         # token starts whose WINDOW-character window occurs at another token start
         stamp += 1
+        n_cand = 0
         for i in range(m):
             twin[i] = False
         for i in range(m):
             a = cum[i]
             if a + WINDOW > n_chars:
                 break
-            h = hpre[a + WINDOW] - hpre[a] * powers[WINDOW]
-            h = h ^ (h >> np.uint64(31))
-            slot = _slot(h, ubits)
+            h = (hpre[a + WINDOW] - hpre[a]) * inv[a]
+            slot = _slot(h ^ (h >> np.uint64(31)), ubits)
             while True:
-                if slot_stamp[slot] != stamp:
-                    slot_stamp[slot] = stamp
-                    slot_pos[slot] = i
+                if slot_meta[3 * slot] != stamp:
+                    slot_meta[3 * slot] = stamp
+                    slot_meta[3 * slot + 1] = i
+                    slot_key[slot] = h
                     break
-                q = slot_pos[slot]
-                b = cum[q]
-                hq = hpre[b + WINDOW] - hpre[b] * powers[WINDOW]
-                hq = hq ^ (hq >> np.uint64(31))
-                if hq == h:
+                if slot_key[slot] == h:
                     twin[i] = True
-                    twin[q] = True
+                    twin[slot_meta[3 * slot + 1]] = True
                     break
                 slot = (slot + 1) & mask
+        # the only positions that can repeat, for any n >= 5: a twin window, or a glued
+        # 5-gram (hence every shorter-than-window n-gram) under WINDOW characters
+        for i in range(m - 4):
+            if twin[i] or cum[i + 5] - cum[i] < WINDOW:
+                cand[n_cand] = i
+                n_cand += 1
         for k in range(6):
             n = k + 5
             stamp += 1
             repeated = 0
             idx = 0
-            for p in range(m - n + 1):
+            for j in range(n_cand):
+                p = cand[j]
+                if p + n > m:
+                    break
                 if p < idx:
                     continue
                 a = cum[p]
                 length = cum[p + n] - a
                 if length >= WINDOW and not twin[p]:
                     continue  # its glued n-gram occurs nowhere else
-                h = hpre[a + length] - hpre[a] * powers[length]
-                h = (h ^ (h >> np.uint64(29))) + np.uint64(length)
+                h = (hpre[a + length] - hpre[a]) * inv[a] + np.uint64(length)
                 slot = _slot(h, ubits)
                 found = False
                 while True:
-                    if slot_stamp[slot] != stamp:
-                        slot_stamp[slot] = stamp
-                        slot_pos[slot] = p
+                    if slot_meta[3 * slot] != stamp:
+                        slot_meta[3 * slot] = stamp
+                        slot_meta[3 * slot + 1] = p
+                        slot_key[slot] = h
                         break
-                    q = slot_pos[slot]
-                    b = cum[q]
-                    if cum[q + n] - b == length:
-                        same = True
-                        for t in range(length):
-                            if codes[char_base + a + t] != codes[char_base + b + t]:
-                                same = False
+                    if slot_key[slot] == h:
+                        q = slot_meta[3 * slot + 1]
+                        b = cum[q]
+                        if cum[q + n] - b == length:
+                            same = True
+                            for t in range(length):
+                                if codes[char_base + a + t] != codes[char_base + b + t]:
+                                    same = False
+                                    break
+                            if same:
+                                found = True
                                 break
-                        if same:
-                            found = True
-                            break
                     slot = (slot + 1) & mask
                 if found:
                     repeated += length
@@ -243,6 +260,7 @@ LINE_COLUMNS = (
     "physical_bullets",  # ... whose lstrip() starts with "•" or "-"
     "physical_ellipsis",  # ... whose rstrip() ends with "..." or "…"
     "other_breaks",  # 1 when splitlines() also breaks at something other than "\n"
+    "c4_lines",  # lines C4 must look at (their ranges go to ``c4_ranges``), when no other breaks
 )
 _NEWLINE = 10
 
@@ -255,7 +273,7 @@ def _duplicates(
     codes: npt.NDArray[np.uint32],
     base: int,
     hpre: npt.NDArray[np.uint64],
-    powers: npt.NDArray[np.uint64],
+    inv: npt.NDArray[np.uint64],
     slot_pos: npt.NDArray[np.int64],
     slot_stamp: npt.NDArray[np.int64],
     stamp: int,
@@ -270,8 +288,7 @@ def _duplicates(
     for i in range(count):
         a = lo[i]
         length = hi[i] - a
-        h = hpre[a + length] - hpre[a] * powers[length]
-        h = (h ^ (h >> np.uint64(29))) + np.uint64(length)
+        h = (hpre[a + length] - hpre[a]) * inv[a] + np.uint64(length)
         slot = _slot(h, ubits)
         while True:
             if slot_stamp[slot] != stamp:
@@ -312,9 +329,15 @@ def line_stats(
     terminal: npt.NDArray[np.bool_],
     short: int,
     out: npt.NDArray[np.int64],
+    c4_ranges: npt.NDArray[np.int64],
 ) -> None:
     """Fill ``out[d, :]`` with the :data:`LINE_COLUMNS` of text d (``codes`` are the code points
     of every text, text d owning ``codes[text_starts[d]:text_starts[d + 1]]``).
+
+    ``c4_ranges`` gets, text after text, the (start, end) within its text of every line of
+    ``splitlines()`` that C4 can do anything with: one whose ``strip()`` ends with C4's end
+    punctuation (and not "..."), or that holds a "[" (citation removal may change its end).
+    C4 passes over every other line (``studio.metrics.c4``), so it needs only these.
 
     ``klass[c]`` for c below ``len(klass)``: 0 not whitespace, 1 whitespace, 2 "\n", 3 another
     ``splitlines`` boundary (all are whitespace); above it, c is not whitespace.
@@ -329,15 +352,14 @@ def line_stats(
     for d in range(n_docs):
         max_len = max(max_len, text_starts[d + 1] - text_starts[d])
     hpre = np.empty(max_len + 1, dtype=np.uint64)
-    powers = np.empty(max_len + 1, dtype=np.uint64)
-    powers[0] = np.uint64(1)
-    for i in range(1, max_len + 1):
-        powers[i] = powers[i - 1] * _BASE
+    pw, inv = _powers(max_len + 1)
     n_klass = len(klass)
+    n_c4 = 0
     ps = np.empty(64, dtype=np.int64)  # split("\n") pieces: start, end,
     pe = np.empty(64, dtype=np.int64)
     fns = np.empty(64, dtype=np.int64)  # first and last non-whitespace index (-1: blank)
     lns = np.empty(64, dtype=np.int64)
+    brk = np.empty(64, dtype=np.int64)  # 1 when the piece holds a "["
     lo = np.empty(64, dtype=np.int64)  # the pieces of one split, for _duplicates
     hi = np.empty(64, dtype=np.int64)
     bits = 7
@@ -353,36 +375,43 @@ def line_stats(
         start = 0
         first = -1
         last = -1
+        bracket = 0
         other = 0
         for i in range(length):
             c = codes[base + i]
-            h = h * _BASE + np.uint64(c)
+            h += np.uint64(c) * pw[i]
             hpre[i + 1] = h
             cls = klass[c] if c < n_klass else _NON_SPACE
             if cls == _NON_SPACE:
                 if first < 0:
                     first = i
                 last = i
+                if c == 0x5B:  # "["
+                    bracket = 1
             elif cls == _LF:
                 if k + 2 > len(ps):
                     ps = _grow(ps, k + 2)
                     pe = _grow(pe, k + 2)
                     fns = _grow(fns, k + 2)
                     lns = _grow(lns, k + 2)
+                    brk = _grow(brk, k + 2)
                 ps[k] = start
                 pe[k] = i
                 fns[k] = first
                 lns[k] = last
+                brk[k] = bracket
                 k += 1
                 start = i + 1
                 first = -1
                 last = -1
+                bracket = 0
             elif cls == _OTHER_BREAK:
                 other = 1
         ps[k] = start
         pe[k] = length
         fns[k] = first
         lns[k] = last
+        brk[k] = bracket
         n_pieces = k + 1
         if n_pieces > len(lo):
             lo = np.empty(2 * n_pieces, dtype=np.int64)
@@ -425,7 +454,7 @@ def line_stats(
             count += 1
         stamp += 1
         dups, chars = _duplicates(
-            lo, hi, count, codes, base, hpre, powers, slot_pos, slot_stamp, stamp, bits
+            lo, hi, count, codes, base, hpre, inv, slot_pos, slot_stamp, stamp, bits
         )
         out[d, 0] = count
         out[d, 1] = dups
@@ -439,7 +468,7 @@ def line_stats(
                 count += 1
         stamp += 1
         dups, chars = _duplicates(
-            lo, hi, count, codes, base, hpre, powers, slot_pos, slot_stamp, stamp, bits
+            lo, hi, count, codes, base, hpre, inv, slot_pos, slot_stamp, stamp, bits
         )
         out[d, 3] = count
         out[d, 4] = dups
@@ -460,7 +489,7 @@ def line_stats(
                     n_short += 1
         stamp += 1
         dups, chars = _duplicates(
-            lo, hi, count, codes, base, hpre, powers, slot_pos, slot_stamp, stamp, bits
+            lo, hi, count, codes, base, hpre, inv, slot_pos, slot_stamp, stamp, bits
         )
         out[d, 6] = count
         out[d, 7] = ended
@@ -468,29 +497,41 @@ def line_stats(
         out[d, 9] = chars
         # physical lines: text.splitlines()
         out[d, 14] = other
+        out[d, 15] = 0
         if other:
             _splitlines_stats(codes, base, length, klass, out[d])
             continue
         bullets = 0
         ellipsis = 0
         n_physical = n_pieces if pe[n_pieces - 1] > ps[n_pieces - 1] else n_pieces - 1
+        n_lines_c4 = 0
         for j in range(n_physical):
             f = fns[j]
             if f >= 0:
+                e = lns[j]
+                c = codes[base + e]
+                dots = (
+                    e - 2 >= f
+                    and c == 0x2E
+                    and codes[base + e - 1] == 0x2E
+                    and codes[base + e - 2] == 0x2E
+                )
+                # C4's end punctuation: . ? ! " '
+                ends = (c == 0x2E or c == 0x3F or c == 0x21 or c == 0x22 or c == 0x27) and not dots
+                if ends or brk[j]:
+                    c4_ranges[2 * n_c4] = ps[j]
+                    c4_ranges[2 * n_c4 + 1] = pe[j]
+                    n_c4 += 1
+                    n_lines_c4 += 1
+                if dots or codes[base + e] == 0x2026:  # "...", "…"
+                    ellipsis += 1
                 c = codes[base + f]
                 if c == 0x2D or c == 0x2022:  # "-", "•"
                     bullets += 1
-                e = lns[j]
-                if codes[base + e] == 0x2026 or (
-                    e - 2 >= ps[j]
-                    and codes[base + e] == 0x2E
-                    and codes[base + e - 1] == 0x2E
-                    and codes[base + e - 2] == 0x2E
-                ):  # "…"
-                    ellipsis += 1
         out[d, 11] = n_physical
         out[d, 12] = bullets
         out[d, 13] = ellipsis
+        out[d, 15] = n_lines_c4
 
 
 @njit(cache=True, nogil=True)
@@ -564,11 +605,13 @@ KLASS, TERMINAL = _tables()
 
 def batch_line_stats(
     codes: npt.NDArray[np.uint32], text_starts: npt.NDArray[np.int64], short: int
-) -> npt.NDArray[np.int64]:
-    """:func:`line_stats` for a batch: one row of :data:`LINE_COLUMNS` per text."""
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """:func:`line_stats` for a batch: one row of :data:`LINE_COLUMNS` per text, and the
+    C4 line ranges, text after text."""
     out = np.empty((len(text_starts) - 1, len(LINE_COLUMNS)), dtype=np.int64)
-    line_stats(codes, text_starts, KLASS, TERMINAL, short, out)
-    return out
+    c4_ranges = np.empty(2 * (int(np.count_nonzero(codes == 10)) + len(text_starts)), np.int64)
+    line_stats(codes, text_starts, KLASS, TERMINAL, short, out, c4_ranges)
+    return out, c4_ranges
 
 
 # ---- whitespace chunks -> chunk ids -> token ids -------------------------------------------
@@ -600,51 +643,60 @@ def chunk_lookup(
     bits = np.uint64(0)
     while (1 << bits) < n_slots:
         bits += np.uint64(1)
+    # pass 1: cut and hash every chunk (one branch-light loop over the characters)
     n = 0
     g = 0
     for d in range(len(text_starts) - 1):
-        i = text_starts[d]
-        end = text_starts[d + 1]
         before = n
-        while i < end:
+        inside = False
+        a = 0
+        h = np.uint64(0)
+        for i in range(text_starts[d], text_starts[d + 1]):
             c = codes[i]
             if c < n_klass and klass[c] != _NON_SPACE:
-                i += 1
-                continue
-            a = i
-            h = np.uint64(0)
-            while i < end:
-                c = codes[i]
-                if c < n_klass and klass[c] != _NON_SPACE:
-                    break
+                if inside:
+                    pos_out[n] = a
+                    len_out[n] = i - a
+                    hash_out[n] = (h ^ (h >> np.uint64(29))) + np.uint64(i - a)
+                    n += 1
+                    inside = False
+            else:
+                if not inside:
+                    inside = True
+                    a = i
+                    h = np.uint64(0)
                 h = h * _BASE + np.uint64(c)
                 glued[g] = c
                 g += 1
-                i += 1
-            length = i - a
-            h = (h ^ (h >> np.uint64(29))) + np.uint64(length)
-            slot = _slot(h, bits)
-            cid = -1
-            while table[2 * slot + 1] != 0:
-                if table[2 * slot] == h:
-                    other = np.int64(table[2 * slot + 1]) - 1
-                    s = store_meta[2 * other]
-                    if store_meta[2 * other + 1] == length:
-                        same = True
-                        for t in range(length):
-                            if store_codes[s + t] != codes[a + t]:
-                                same = False
-                                break
-                        if same:
-                            cid = int(other)
-                            break
-                slot = (slot + 1) & mask
-            cid_out[n] = cid
+        if inside:
+            end = text_starts[d + 1]
             pos_out[n] = a
-            len_out[n] = length
-            hash_out[n] = h
+            len_out[n] = end - a
+            hash_out[n] = (h ^ (h >> np.uint64(29))) + np.uint64(end - a)
             n += 1
         per_doc[d] = n - before
+    # pass 2: look every chunk up (independent probes the CPU can overlap)
+    for k in range(n):
+        h = hash_out[k]
+        a = pos_out[k]
+        length = len_out[k]
+        slot = _slot(h, bits)
+        cid = -1
+        while table[2 * slot + 1] != 0:
+            if table[2 * slot] == h:
+                other = np.int64(table[2 * slot + 1]) - 1
+                s = store_meta[2 * other]
+                if store_meta[2 * other + 1] == length:
+                    same = True
+                    for t in range(length):
+                        if store_codes[s + t] != codes[a + t]:
+                            same = False
+                            break
+                    if same:
+                        cid = int(other)
+                        break
+            slot = (slot + 1) & mask
+        cid_out[k] = cid
     return n
 
 
@@ -673,23 +725,38 @@ def chunk_tokens(
     chunk_start: npt.NDArray[np.int64],
     chunk_len: npt.NDArray[np.int64],
     flat: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    facts: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Token ids of a run of chunk ids (chunk i's tokens are ``flat[chunk_start[i]:][:
-    chunk_len[i]]``) and each text's token offsets."""
+    chunk_len[i]]``), each text's token offsets, and each text's word counts: the sums of
+    its chunks' ``facts[4i:4i + 3]`` and the OR of their ``facts[4i + 3]``."""
     total = 0
     for k in range(len(cids)):
         total += chunk_len[cids[k]]
     ids = np.empty(total, dtype=np.int64)
     starts = np.zeros(len(per_doc) + 1, dtype=np.int64)
+    counts = np.zeros((len(per_doc), 4), dtype=np.int64)
     t = 0
     k = 0
     for d in range(len(per_doc)):
+        n_non_symbol = 0
+        non_symbol_chars = 0
+        n_alpha = 0
+        stop = 0
         for _ in range(per_doc[d]):
             c = cids[k]
             a = chunk_start[c]
             for j in range(chunk_len[c]):
                 ids[t] = flat[a + j]
                 t += 1
+            n_non_symbol += facts[4 * c]
+            non_symbol_chars += facts[4 * c + 1]
+            n_alpha += facts[4 * c + 2]
+            stop |= facts[4 * c + 3]
             k += 1
         starts[d + 1] = t
-    return ids, starts
+        counts[d, 0] = n_non_symbol
+        counts[d, 1] = non_symbol_chars
+        counts[d, 2] = n_alpha
+        counts[d, 3] = stop
+    return ids, starts, counts

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from studio.metrics.c4 import C4Gates, c4_filter
 from studio.metrics.fineweb import (
@@ -103,6 +104,19 @@ def compression_ratio(text: str) -> float:
     if not raw:
         return 0.0
     return len(raw) / (len(zlib.compress(raw, 9)) + GZIP_OVER_ZLIB_BYTES)
+
+
+def _c4_lines(
+    texts: list[str], per_text: npt.NDArray[np.int64], ranges: npt.NDArray[np.int64]
+) -> list[list[str]]:
+    """The lines C4 can act on, per text, cut from the ranges ``line_stats`` found."""
+    bounds = ranges[: 2 * int(per_text.sum())].tolist()
+    out: list[list[str]] = []
+    k = 0
+    for text, n in zip(texts, per_text.tolist(), strict=True):
+        out.append([text[bounds[j] : bounds[j + 1]] for j in range(k, k + 2 * n, 2)])
+        k += 2 * n
+    return out
 
 
 class TextScorer:
@@ -248,19 +262,26 @@ class TextScorer:
 
         # Gopher quality's word counts, per text
         n_docs = len(texts)
-        doc = tb.doc_of_positions()
-        non_symbol = vocab.non_symbol.array[ids]
-        ns_doc = doc[non_symbol]
-        n_non_symbol = np.bincount(ns_doc, minlength=n_docs).tolist()
-        ns_chars = np.bincount(
-            ns_doc, weights=vocab.length.array[ids[non_symbol]], minlength=n_docs
-        )
-        non_symbol_chars = ns_chars.astype(np.int64).tolist()
-        n_alpha = np.bincount(doc[vocab.alpha.array[ids]], minlength=n_docs).tolist()
-        stop_bits = vocab.stop_bit.array[ids]
-        has_stop = stop_bits > 0
-        stop_mask = np.zeros(n_docs, dtype=np.int64)
-        np.bitwise_or.at(stop_mask, doc[has_stop], stop_bits[has_stop])
+        if tb.word_counts is not None:
+            wc = tb.word_counts
+            n_non_symbol = wc[:, 0].tolist()
+            non_symbol_chars = wc[:, 1].tolist()
+            n_alpha = wc[:, 2].tolist()
+            stop_mask = wc[:, 3]
+        else:
+            doc = tb.doc_of_positions()
+            non_symbol = vocab.non_symbol.array[ids]
+            ns_doc = doc[non_symbol]
+            n_non_symbol = np.bincount(ns_doc, minlength=n_docs).tolist()
+            ns_chars = np.bincount(
+                ns_doc, weights=vocab.length.array[ids[non_symbol]], minlength=n_docs
+            )
+            non_symbol_chars = ns_chars.astype(np.int64).tolist()
+            n_alpha = np.bincount(doc[vocab.alpha.array[ids]], minlength=n_docs).tolist()
+            stop_bits = vocab.stop_bit.array[ids]
+            has_stop = stop_bits > 0
+            stop_mask = np.zeros(n_docs, dtype=np.int64)
+            np.bitwise_or.at(stop_mask, doc[has_stop], stop_bits[has_stop])
         n_stops = np.zeros(n_docs, dtype=np.int64)
         for k in range(len(ENGLISH_STOP_WORDS)):
             n_stops += (stop_mask >> k) & 1
@@ -268,8 +289,13 @@ class TextScorer:
         n_tokens_of = np.diff(tb.starts).tolist()
         words = (n_non_symbol, non_symbol_chars, n_alpha, n_stop_list, n_tokens_of)
         if kernels is not None:
-            rows = kernels.batch_line_stats(codes, text_starts, g.fineweb.short_line_length)
-            return self._english_rows_compiled(texts, counts, top, dup, words, rows.tolist())
+            rows, c4_ranges = kernels.batch_line_stats(
+                codes, text_starts, g.fineweb.short_line_length
+            )
+            c4_lines = _c4_lines(texts, rows[:, -1], c4_ranges)
+            return self._english_rows_compiled(
+                texts, counts, top, dup, words, rows.tolist(), c4_lines
+            )
 
         results: list[TextScore] = []
         for d, text in enumerate(texts):
@@ -322,6 +348,7 @@ class TextScorer:
         dup: dict[int, list[int]],
         words: tuple[list[int], ...],
         rows: list[list[int]],
+        c4_lines: list[list[str]],
     ) -> list[TextScore]:
         """The per-text rows of an English batch, with every line split read off
         :func:`studio.metrics.kernels.line_stats` (``rows``; the same values as the loop over
@@ -371,7 +398,9 @@ class TextScorer:
             filters: dict[str, FilterResult] = {
                 "gopher_repetition": gopher_repetition_filter(text, rep, g.gopher_repetition),
                 "gopher_quality": gopher_quality_filter(False, qual, g.gopher_quality),
-                "c4": c4_filter(text, text.splitlines(), False, self.splitter, g.c4),
+                "c4": c4_filter(
+                    text, text.splitlines() if row[14] else c4_lines[d], False, self.splitter, g.c4
+                ),
                 "fineweb": fineweb_filter(n_nonblank > 0, fw, g.fineweb),
             }
             results.append(TextScore(metrics, filters))

@@ -11,6 +11,8 @@ and read for a whole batch with one numpy gather.
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
@@ -64,6 +66,9 @@ class TokenBatch:
     glued: str | None = None
     #: the code points of ``glued`` (the compiled path builds these instead of the string)
     glued_codes: npt.NDArray[np.uint32] | None = None
+    #: per text: non-symbol tokens, their characters, alphabetic tokens, and the bit mask of
+    #: the stop words present (the compiled path counts these as it lays out the ids)
+    word_counts: npt.NDArray[np.int64] | None = None
 
     @property
     def n_docs(self) -> int:
@@ -97,6 +102,9 @@ class Vocabulary:
         self.inv_power = _Column(np.uint64)  # BASE**-len
         # the compiled path's chunk table (studio.metrics.kernels.chunk_lookup): per chunk
         # id, where its code points are stored (-1: not yet) and its hash; open addressing
+        # per chunk: its tokens' non-symbol count, non-symbol characters, alphabetic count
+        # and stop-word bits (OR), for the compiled path's word counts
+        self._chunk_facts = _Column(np.int64)
         self._store_meta = _Column(np.int64)  # offset, length (-1: not stored)
         self._store_hash = _Column(np.uint64)
         self._store_codes = _Column(np.uint32)
@@ -159,15 +167,20 @@ class Vocabulary:
         missing = np.flatnonzero(cids < 0)
         if len(missing):
             self._store_new_chunks(joined, codes, missing, cids, pos, size, hashes, kernels)
-        ids, starts = kernels.chunk_tokens(
-            cids, per_doc, self._chunk_start.array, self._chunk_len.array, self._flat.array
+        ids, starts, word_counts = kernels.chunk_tokens(
+            cids,
+            per_doc,
+            self._chunk_start.array,
+            self._chunk_len.array,
+            self._flat.array,
+            self._chunk_facts.array,
         )
         if self._chunk_glues.array[cids].all():
             glued_codes = glued[: int(size[:n].sum())]
         else:
             text = "".join(map(self.tokens.__getitem__, ids.tolist()))
             glued_codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
-        return TokenBatch(ids, starts, None, glued_codes)
+        return TokenBatch(ids, starts, None, glued_codes, word_counts)
 
     def _store_new_chunks(
         self,
@@ -240,6 +253,15 @@ class Vocabulary:
         self._chunk_len.extend([len(ids)])
         self._chunk_glues.extend(["".join(toks) == chunk])
         self._flat.extend(ids)
+        ns, alpha = self.non_symbol.array, self.alpha.array
+        self._chunk_facts.extend(
+            [
+                sum(int(ns[t]) for t in ids),
+                sum(int(self.length.array[t]) for t in ids if ns[t]),
+                sum(int(alpha[t]) for t in ids),
+                functools.reduce(operator.or_, (int(self.stop_bit.array[t]) for t in ids), 0),
+            ]
+        )
         self._store_meta.extend([-1, -1])
         self._store_hash.extend([0])
         return cid

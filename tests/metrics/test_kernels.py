@@ -43,6 +43,7 @@ LINE_EDGES = [
     "a\n\n \n\nb",
     "\u3000中文。\n中文。\n",
     "tab\tsep\u00a0nbsp\u2003em space. A second sentence here.",
+    "Cited claim.[1]\nNo end\n  Quoted 'end'  \nAsk?\nWait...\nBang!\n\"Q\"\n[edit]",
 ]
 
 
@@ -80,9 +81,23 @@ def test_line_stats_match_the_references_splits() -> None:
     codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
     starts = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum([len(t) for t in texts], out=starts[1:])
-    rows = kernels.batch_line_stats(codes, starts, 30).tolist()
-    for text, row in zip(texts, rows, strict=True):
-        assert row == _python_line_stats(text), text[:60]
+    rows, ranges = kernels.batch_line_stats(codes, starts, 30)
+    bounds = ranges.tolist()
+    k = 0
+    for text, row in zip(texts, rows.tolist(), strict=True):
+        assert row[:-1] == _python_line_stats(text), text[:60]
+        # the lines C4 can act on: those whose strip() ends with its punctuation (not "...")
+        # or that hold a citation bracket; none listed when other breaks send C4 to splitlines
+        want = [] if row[-2] else [line for line in text.splitlines() if _c4_may_act(line)]
+        got = [text[bounds[j] : bounds[j + 1]] for j in range(k, k + 2 * row[-1], 2)]
+        assert got == want, text[:60]
+        k += 2 * row[-1]
+
+
+def _c4_may_act(line: str) -> bool:
+    stripped = line.strip()
+    ends = stripped.endswith((".", "?", "!", '"', "'")) and not stripped.endswith("...")
+    return ends or "[" in line
 
 
 def _assert_same(got: list, want: list, texts: list[str]) -> None:
