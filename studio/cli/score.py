@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from studio.cli.output import executor_options, fail
+from studio.metrics.script import lone_surrogate
 
 if TYPE_CHECKING:
     from studio.cli.context import StudioContext
@@ -90,6 +91,12 @@ def read_jsonl(
         if len(text.translate(_CONTROL_TABLE)) != len(text):
             bad = next(ch for ch in text if ord(ch) in _CONTROL)
             yield InputProblem(number, f"control character U+{ord(bad):04X} in the text")
+            continue
+        at = lone_surrogate(text)
+        if at >= 0:
+            yield InputProblem(
+                number, f"lone surrogate U+{ord(text[at]):04X} at character {at} (not valid text)"
+            )
             continue
         yield InputRecord(number, obj, text)
 

@@ -61,6 +61,18 @@ def detect_language(text: str) -> str:
     return "ja" if _KANA.search(text) else "zh"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> int:
+    """Index of the first lone surrogate in ``text`` (JSON's ``"\\ud800"`` escape makes
+    one), or -1. Such a string is not text: it cannot be encoded, scored or written."""
+    if text.isascii():
+        return -1
+    m = _SURROGATE.search(text)
+    return m.start() if m else -1
+
+
 def split_cjk_chunk(chunk: str) -> list[str]:
     """Cut a whitespace-free chunk into CJK characters and the non-CJK runs between them."""
     return [piece for piece in _CJK_RUN_SPLIT.split(chunk) if piece]

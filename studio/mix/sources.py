@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from studio.metrics.script import lone_surrogate
+
 if TYPE_CHECKING:
     from studio.mix.recipe import Source
     from studio.store import Store
@@ -151,6 +153,13 @@ def read_jsonl_texts(
             text = record[text_field]
             if not isinstance(text, str):
                 report.problem(f"{path.name}:{number}: {text_field!r} is not a string")
+                continue
+            at = lone_surrogate(text)
+            if at >= 0:
+                report.problem(
+                    f"{path.name}:{number}: lone surrogate U+{ord(text[at]):04X} "
+                    f"at character {at} (not valid text)"
+                )
                 continue
             yield number, text
 

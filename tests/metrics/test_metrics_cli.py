@@ -35,6 +35,7 @@ def test_score_file_reports_bad_lines_and_scores_the_rest(tmp_path: Path) -> Non
     lines.insert(6, b'{"id": "empty", "text": "   "}')
     lines.insert(7, json.dumps({"id": "huge", "text": "word " * 2_100_000}).encode())
     lines.insert(8, json.dumps({"id": "bell", "text": "ring \u0007 ring"}).encode())
+    lines.insert(9, b'{"id": "half a pair", "text": "a lone \\ud800 surrogate"}')
     zh = realprose.chinese_tutorial()
     lines.append(json.dumps({"id": "zh", "text": zh}, ensure_ascii=False).encode())
     src = tmp_path / "in.jsonl"
@@ -49,6 +50,7 @@ def test_score_file_reports_bad_lines_and_scores_the_rest(tmp_path: Path) -> Non
         (7, "empty text"),
         (8, "over the"),
         (9, "control character"),
+        (10, "lone surrogate U+D800 at character 7"),
     ]:
         reported = [ln for ln in result.stderr.splitlines() if f"line {number}: " in ln]
         assert len(reported) == 1 and problem in reported[0]
@@ -64,7 +66,7 @@ def test_score_file_reports_bad_lines_and_scores_the_rest(tmp_path: Path) -> Non
     assert rows[0]["metrics"]["n_tokens"] > 0  # tiktoken, offline
     assert rows[-1]["metrics"]["language"] == "zh"
     assert all(f["keep"] for f in rows[-1]["filters"].values())
-    assert summary["n_texts"] == 9 and summary["skipped_lines"] == 6
+    assert summary["n_texts"] == 9 and summary["skipped_lines"] == 7
     assert 0 < summary["distinct_2"] <= 1
 
     out_file = tmp_path / "scored.jsonl"

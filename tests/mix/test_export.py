@@ -82,6 +82,7 @@ def web_jsonl(tmp_path: Path, stored_run: tuple[Path, str, list[str]]) -> Path:
     lines.insert(5, json.dumps({"body": stored_texts[2]}))  # duplicates a stored text
     lines.insert(10, "{not json")
     lines.insert(12, json.dumps({"title": "no body"}))
+    lines.insert(14, '{"body": "half a surrogate pair: \\udc00"}')  # valid JSON, not text
     path = tmp_path / "web.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -150,8 +151,9 @@ def test_mixed_export_numbers_add_up(
     sources = {s["name"]: s for s in manifest["sources"]}
     assert sources["textbooks"]["read_docs"] == 34
     assert sources["web"]["read_docs"] == 41
-    assert sources["web"]["skipped_lines"] == 2
+    assert sources["web"]["skipped_lines"] == 3
     assert any("invalid JSON" in p for p in sources["web"]["problems"])
+    assert any("web.jsonl:15: lone surrogate U+DC00" in p for p in sources["web"]["problems"])
     assert any("no 'body' field" in p for p in sources["web"]["problems"])
 
     stages = {s["stage"]: s for s in manifest["stages"]}
