@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import repeat
 
 from studio.metrics.filters import KEEP, FilterResult, drop
 from studio.metrics.script import split_cjk_chunk
@@ -58,13 +59,18 @@ def c4_filter(
     cjk: bool,
     splitter: EnglishWordSplitter,
     gates: C4Gates,
+    sentence_counts: Iterable[int] | None = None,
 ) -> FilterResult:
     """Keep or drop the text, with datatrove's reasons (``lorem_ipsum``, ``curly_bracket``,
-    ``too_few_sentences``). ``lines`` is ``text.splitlines()``."""
+    ``too_few_sentences``). ``lines`` is ``text.splitlines()``, or only the lines C4 can act
+    on (see :func:`studio.metrics.kernels.line_stats`); ``sentence_counts``, when given, the
+    sentences of each line already counted (-1: count here). Only "at least
+    ``min_num_sentences``?" matters, so a full count gives the same decision as the capped
+    one counted here."""
     end_punct = CJK_END_PUNCTUATION if cjk else END_PUNCTUATION
     sentences = 0
     lorem: bool | None = None
-    for raw in lines:
+    for raw, known in zip(lines, sentence_counts or repeat(-1), strict=False):
         if sentences >= gates.min_num_sentences:
             # only "lorem ipsum" or "{" can still change the decision
             if lorem is None:
@@ -100,7 +106,9 @@ def c4_filter(
             continue
         if sentences >= gates.min_num_sentences:
             continue  # enough already: only the document-level checks can still change things
-        if cjk:
+        if known >= 0:
+            sentences += known
+        elif cjk:
             sentences += count_sentences_in_tokens(_units(line.split(), splitter))
         else:  # the decision needs no more than the sentences still missing
             sentences += count_sentences(line, splitter, gates.min_num_sentences - sentences)

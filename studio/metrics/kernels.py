@@ -330,6 +330,11 @@ def line_stats(
     short: int,
     out: npt.NDArray[np.int64],
     c4_ranges: npt.NDArray[np.int64],
+    c4_sentences: npt.NDArray[np.int64],
+    chunk_pos: npt.NDArray[np.int64],
+    chunk_ids: npt.NDArray[np.int64],
+    chunk_starts: npt.NDArray[np.int64],
+    chunk_steps: npt.NDArray[np.int64],
 ) -> None:
     """Fill ``out[d, :]`` with the :data:`LINE_COLUMNS` of text d (``codes`` are the code points
     of every text, text d owning ``codes[text_starts[d]:text_starts[d + 1]]``).
@@ -338,6 +343,13 @@ def line_stats(
     ``splitlines()`` that C4 can do anything with: one whose ``strip()`` ends with C4's end
     punctuation (and not "..."), or that holds a "[" (citation removal may change its end).
     C4 passes over every other line (``studio.metrics.c4``), so it needs only these.
+    ``c4_sentences`` gets each of those lines' sentence count (spaCy's sentencizer, as
+    ``studio.metrics.words.count_sentences`` counts it) from the steps of its whitespace
+    chunks: text d's chunks are ``chunk_ids[chunk_starts[d]:chunk_starts[d + 1]]`` at
+    ``chunk_pos`` in ``codes``, a chunk's step packs (new sentences, terminal seen) from the
+    states "no terminal seen" and "terminal seen" in 16-bit fields. -1 where Python must
+    count: a line with a "[" (C4 removes citations first), with whitespace other than single
+    spaces between its words, or when no chunks are given.
 
     ``klass[c]`` for c below ``len(klass)``: 0 not whitespace, 1 whitespace, 2 "\n", 3 another
     ``splitlines`` boundary (all are whitespace); above it, c is not whitespace.
@@ -360,6 +372,7 @@ def line_stats(
     fns = np.empty(64, dtype=np.int64)  # first and last non-whitespace index (-1: blank)
     lns = np.empty(64, dtype=np.int64)
     brk = np.empty(64, dtype=np.int64)  # 1 when the piece holds a "["
+    irr = np.empty(64, dtype=np.int64)  # 1 when its words are not separated by single spaces
     lo = np.empty(64, dtype=np.int64)  # the pieces of one split, for _duplicates
     hi = np.empty(64, dtype=np.int64)
     bits = 7
@@ -376,6 +389,7 @@ def line_stats(
         first = -1
         last = -1
         bracket = 0
+        irregular = -1  # the first odd space after the first word
         other = 0
         for i in range(length):
             c = codes[base + i]
@@ -388,6 +402,13 @@ def line_stats(
                 last = i
                 if c == 0x5B:  # "["
                     bracket = 1
+            elif cls == _SPACE:
+                if (
+                    irregular < 0
+                    and first >= 0
+                    and (c != 32 or codes[base + i - 1] == 32)  # not " ", or "  "
+                ):
+                    irregular = i
             elif cls == _LF:
                 if k + 2 > len(ps):
                     ps = _grow(ps, k + 2)
@@ -395,16 +416,19 @@ def line_stats(
                     fns = _grow(fns, k + 2)
                     lns = _grow(lns, k + 2)
                     brk = _grow(brk, k + 2)
+                    irr = _grow(irr, k + 2)
                 ps[k] = start
                 pe[k] = i
                 fns[k] = first
                 lns[k] = last
                 brk[k] = bracket
+                irr[k] = 1 if 0 <= irregular < last else 0
                 k += 1
                 start = i + 1
                 first = -1
                 last = -1
                 bracket = 0
+                irregular = -1
             elif cls == _OTHER_BREAK:
                 other = 1
         ps[k] = start
@@ -412,6 +436,7 @@ def line_stats(
         fns[k] = first
         lns[k] = last
         brk[k] = bracket
+        irr[k] = 1 if 0 <= irregular < last else 0
         n_pieces = k + 1
         if n_pieces > len(lo):
             lo = np.empty(2 * n_pieces, dtype=np.int64)
@@ -505,6 +530,8 @@ def line_stats(
         ellipsis = 0
         n_physical = n_pieces if pe[n_pieces - 1] > ps[n_pieces - 1] else n_pieces - 1
         n_lines_c4 = 0
+        cp = chunk_starts[d] if d + 1 < len(chunk_starts) else 0
+        cp_end = chunk_starts[d + 1] if d + 1 < len(chunk_starts) else 0
         for j in range(n_physical):
             f = fns[j]
             if f >= 0:
@@ -521,6 +548,19 @@ def line_stats(
                 if ends or brk[j]:
                     c4_ranges[2 * n_c4] = ps[j]
                     c4_ranges[2 * n_c4 + 1] = pe[j]
+                    c4_sentences[n_c4] = -1
+                    if not brk[j] and not irr[j] and cp_end > 0:
+                        while cp < cp_end and chunk_pos[cp] < base + f:
+                            cp += 1
+                        sentences = 1
+                        seen = 0
+                        while cp < cp_end and chunk_pos[cp] <= base + e:
+                            step = chunk_steps[chunk_ids[cp]]
+                            shift = 32 if seen else 0
+                            sentences += (step >> shift) & 0xFFFF
+                            seen = (step >> (shift + 16)) & 1
+                            cp += 1
+                        c4_sentences[n_c4] = sentences
                     n_c4 += 1
                     n_lines_c4 += 1
                 if dots or codes[base + e] == 0x2026:  # "...", "…"
@@ -604,14 +644,23 @@ KLASS, TERMINAL = _tables()
 
 
 def batch_line_stats(
-    codes: npt.NDArray[np.uint32], text_starts: npt.NDArray[np.int64], short: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """:func:`line_stats` for a batch: one row of :data:`LINE_COLUMNS` per text, and the
-    C4 line ranges, text after text."""
+    codes: npt.NDArray[np.uint32],
+    text_starts: npt.NDArray[np.int64],
+    short: int,
+    chunks: tuple[npt.NDArray[np.int64], ...] | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """:func:`line_stats` for a batch: one row of :data:`LINE_COLUMNS` per text, the C4 line
+    ranges text after text, and their sentence counts. ``chunks``: (positions, ids, per-text
+    starts, steps) of the batch's whitespace chunks; without them every count is -1."""
     out = np.empty((len(text_starts) - 1, len(LINE_COLUMNS)), dtype=np.int64)
-    c4_ranges = np.empty(2 * (int(np.count_nonzero(codes == 10)) + len(text_starts)), np.int64)
-    line_stats(codes, text_starts, KLASS, TERMINAL, short, out, c4_ranges)
-    return out, c4_ranges
+    n_lines = int(np.count_nonzero(codes == 10)) + len(text_starts)
+    c4_ranges = np.empty(2 * n_lines, dtype=np.int64)
+    c4_sentences = np.empty(n_lines, dtype=np.int64)
+    if chunks is None:
+        none = np.zeros(0, dtype=np.int64)
+        chunks = (none, none, none, none)
+    line_stats(codes, text_starts, KLASS, TERMINAL, short, out, c4_ranges, c4_sentences, *chunks)
+    return out, c4_ranges, c4_sentences
 
 
 # ---- whitespace chunks -> chunk ids -> token ids -------------------------------------------

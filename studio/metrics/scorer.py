@@ -107,15 +107,22 @@ def compression_ratio(text: str) -> float:
 
 
 def _c4_lines(
-    texts: list[str], per_text: npt.NDArray[np.int64], ranges: npt.NDArray[np.int64]
-) -> list[list[str]]:
-    """The lines C4 can act on, per text, cut from the ranges ``line_stats`` found."""
-    bounds = ranges[: 2 * int(per_text.sum())].tolist()
-    out: list[list[str]] = []
+    texts: list[str],
+    per_text: npt.NDArray[np.int64],
+    ranges: npt.NDArray[np.int64],
+    sentences: npt.NDArray[np.int64],
+) -> list[tuple[list[str], list[int]]]:
+    """The lines C4 can act on, per text, cut from the ranges ``line_stats`` found, with
+    their sentence counts (-1: not counted)."""
+    total = int(per_text.sum())
+    bounds = ranges[: 2 * total].tolist()
+    counts = sentences[:total].tolist()
+    out: list[tuple[list[str], list[int]]] = []
     k = 0
     for text, n in zip(texts, per_text.tolist(), strict=True):
-        out.append([text[bounds[j] : bounds[j + 1]] for j in range(k, k + 2 * n, 2)])
-        k += 2 * n
+        lines = [text[bounds[j] : bounds[j + 1]] for j in range(2 * k, 2 * (k + n), 2)]
+        out.append((lines, counts[k : k + n]))
+        k += n
     return out
 
 
@@ -289,10 +296,17 @@ class TextScorer:
         n_tokens_of = np.diff(tb.starts).tolist()
         words = (n_non_symbol, non_symbol_chars, n_alpha, n_stop_list, n_tokens_of)
         if kernels is not None:
-            rows, c4_ranges = kernels.batch_line_stats(
-                codes, text_starts, g.fineweb.short_line_length
+            chunks = None
+            if (
+                tb.chunk_pos is not None
+                and tb.chunk_ids is not None
+                and tb.chunk_starts is not None
+            ):
+                chunks = (tb.chunk_pos, tb.chunk_ids, tb.chunk_starts, vocab.chunk_steps.array)
+            rows, c4_ranges, c4_counts = kernels.batch_line_stats(
+                codes, text_starts, g.fineweb.short_line_length, chunks
             )
-            c4_lines = _c4_lines(texts, rows[:, -1], c4_ranges)
+            c4_lines = _c4_lines(texts, rows[:, -1], c4_ranges, c4_counts)
             return self._english_rows_compiled(
                 texts, counts, top, dup, words, rows.tolist(), c4_lines
             )
@@ -348,7 +362,7 @@ class TextScorer:
         dup: dict[int, list[int]],
         words: tuple[list[int], ...],
         rows: list[list[int]],
-        c4_lines: list[list[str]],
+        c4_lines: list[tuple[list[str], list[int]]],
     ) -> list[TextScore]:
         """The per-text rows of an English batch, with every line split read off
         :func:`studio.metrics.kernels.line_stats` (``rows``; the same values as the loop over
@@ -398,9 +412,9 @@ class TextScorer:
             filters: dict[str, FilterResult] = {
                 "gopher_repetition": gopher_repetition_filter(text, rep, g.gopher_repetition),
                 "gopher_quality": gopher_quality_filter(False, qual, g.gopher_quality),
-                "c4": c4_filter(
-                    text, text.splitlines() if row[14] else c4_lines[d], False, self.splitter, g.c4
-                ),
+                "c4": c4_filter(text, text.splitlines(), False, self.splitter, g.c4)
+                if row[14]
+                else c4_filter(text, c4_lines[d][0], False, self.splitter, g.c4, c4_lines[d][1]),
                 "fineweb": fineweb_filter(n_nonblank > 0, fw, g.fineweb),
             }
             results.append(TextScore(metrics, filters))

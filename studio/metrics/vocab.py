@@ -69,6 +69,11 @@ class TokenBatch:
     #: per text: non-symbol tokens, their characters, alphabetic tokens, and the bit mask of
     #: the stop words present (the compiled path counts these as it lays out the ids)
     word_counts: npt.NDArray[np.int64] | None = None
+    #: the compiled path's whitespace chunks: their positions in the batch's code points,
+    #: their chunk ids, and each text's first chunk (len(texts) + 1 offsets)
+    chunk_pos: npt.NDArray[np.int64] | None = None
+    chunk_ids: npt.NDArray[np.int64] | None = None
+    chunk_starts: npt.NDArray[np.int64] | None = None
 
     @property
     def n_docs(self) -> int:
@@ -105,6 +110,9 @@ class Vocabulary:
         # per chunk: its tokens' non-symbol count, non-symbol characters, alphabetic count
         # and stop-word bits (OR), for the compiled path's word counts
         self._chunk_facts = _Column(np.int64)
+        # per chunk: how it moves spaCy's sentencizer (EnglishWordSplitter.sentence_step),
+        # packed in 16-bit fields, for C4's sentence counts on the compiled path
+        self.chunk_steps = _Column(np.int64)
         self._store_meta = _Column(np.int64)  # offset, length (-1: not stored)
         self._store_hash = _Column(np.uint64)
         self._store_codes = _Column(np.uint32)
@@ -180,7 +188,9 @@ class Vocabulary:
         else:
             text = "".join(map(self.tokens.__getitem__, ids.tolist()))
             glued_codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
-        return TokenBatch(ids, starts, None, glued_codes, word_counts)
+        chunk_starts = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(per_doc, out=chunk_starts[1:])
+        return TokenBatch(ids, starts, None, glued_codes, word_counts, pos[:n], cids, chunk_starts)
 
     def _store_new_chunks(
         self,
@@ -262,6 +272,8 @@ class Vocabulary:
                 functools.reduce(operator.or_, (int(self.stop_bit.array[t]) for t in ids), 0),
             ]
         )
+        inc_f, seen_f, inc_t, seen_t = self.splitter.sentence_step(chunk)
+        self.chunk_steps.extend([inc_f | seen_f << 16 | inc_t << 32 | seen_t << 48])
         self._store_meta.extend([-1, -1])
         self._store_hash.extend([0])
         return cid

@@ -15,6 +15,7 @@ from test_metrics_batch import HAND_MADE
 from studio.metrics.gopher_repetition import find_duplicates
 from studio.metrics.punctuation import TERMINAL_PUNCTUATION
 from studio.metrics.scorer import KERNEL_MIN_TEXTS, TextScorer
+from studio.metrics.words import count_sentences
 
 kernels = pytest.importorskip("studio.metrics.kernels")
 
@@ -44,6 +45,8 @@ LINE_EDGES = [
     "\u3000中文。\n中文。\n",
     "tab\tsep\u00a0nbsp\u2003em space. A second sentence here.",
     "Cited claim.[1]\nNo end\n  Quoted 'end'  \nAsk?\nWait...\nBang!\n\"Q\"\n[edit]",
+    "Two  spaces. Here.\nA\ttab. There.\n  Lead and trail.  \nMr. Smith went. (Yes!) Ok.\n",
+    "\u201cQuoted.\u201d Then more. E.g. this. And 3.5 cm. Done?!\n...and on. Fine.",
 ]
 
 
@@ -81,17 +84,30 @@ def test_line_stats_match_the_references_splits() -> None:
     codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
     starts = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum([len(t) for t in texts], out=starts[1:])
-    rows, ranges = kernels.batch_line_stats(codes, starts, 30)
-    bounds = ranges.tolist()
-    k = 0
+    scorer = TextScorer(compiled=True)
+    tb = scorer.vocab.batch_compiled("".join(texts), codes, starts, kernels)
+    assert tb.chunk_pos is not None and tb.chunk_ids is not None and tb.chunk_starts is not None
+    chunks = (tb.chunk_pos, tb.chunk_ids, tb.chunk_starts, scorer.vocab.chunk_steps.array)
+    rows, ranges, sentences = kernels.batch_line_stats(codes, starts, 30, chunks)
+    bounds, counted = ranges.tolist(), sentences.tolist()
+    k = n_counted = 0
     for text, row in zip(texts, rows.tolist(), strict=True):
         assert row[:-1] == _python_line_stats(text), text[:60]
         # the lines C4 can act on: those whose strip() ends with its punctuation (not "...")
         # or that hold a citation bracket; none listed when other breaks send C4 to splitlines
         want = [] if row[-2] else [line for line in text.splitlines() if _c4_may_act(line)]
-        got = [text[bounds[j] : bounds[j + 1]] for j in range(k, k + 2 * row[-1], 2)]
+        got = [text[bounds[2 * j] : bounds[2 * j + 1]] for j in range(k, k + row[-1])]
         assert got == want, text[:60]
-        k += 2 * row[-1]
+        # their sentences, as spaCy's sentencizer counts them; -1 where C4 counts itself
+        for line, n in zip(got, counted[k : k + row[-1]], strict=True):
+            stripped = line.strip()
+            if "[" in line or re.search(r"[^\S ]| {2}", stripped):
+                assert n == -1, line
+            else:
+                assert n == count_sentences(stripped, scorer.splitter), line
+                n_counted += 1
+        k += row[-1]
+    assert n_counted > 100
 
 
 def _c4_may_act(line: str) -> bool:
