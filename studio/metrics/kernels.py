@@ -1,12 +1,25 @@
-"""Compiled (numba) kernels for the Gopher n-gram rules: one pass per text, no temporaries.
+"""Compiled (numba) kernels for the English per-text metrics of large jobs.
 
-The same definitions as :mod:`studio.metrics.ngrams` and :mod:`studio.metrics.ngrams_batch`
-(datatrove 0.10.1 ``gopher_repetition_filter.py``, after Rae et al. 2021, table A1):
+Each kernel makes one pass per text over arrays, with no temporaries, and gives exactly what
+the numpy and Python path gives (``tests/metrics/test_kernels.py`` checks it value by value,
+and the datatrove cross-check scores through both):
+
+- :func:`chunk_lookup` / :func:`chunk_tokens`: ``text.split()`` of a whole batch as ids of
+  chunks already split into spaCy-compatible tokens (an open-addressing table, a hit verified
+  code point by code point), then token ids and Gopher's word counts per text;
+- :func:`line_stats`: one pass over a text's code points gives its ``split("\\n")`` pieces,
+  from which every line split of the reference is read (paragraphs, ``re.split("\\n+")``,
+  FineWeb's non-blank lines, ``splitlines()``), duplicates found by hash then verified, and
+  the lines C4 can act on with their sentence counts;
+- :func:`ngram_rules`: the Gopher n-gram rules (datatrove 0.10.1
+  ``gopher_repetition_filter.py``, after Rae et al. 2021, table A1).
+
+The n-gram rules:
 
 - ``find_top_duplicate`` over n-grams joined with a space, n = 2, 3, 4: the length of the most
   common n-gram times its count, ties going to the n-gram seen first. Word tokens never hold a
   space, so two space-joined n-grams are equal exactly when their token ids are: the kernel
-  compares ids, never strings.
+  keys them by ids, never by strings.
 - ``find_all_duplicate`` over n-grams glued with no separator, n = 5 .. 10: a left-to-right
   scan that, on a glued string seen before, adds its length and jumps n tokens, else steps one.
   Equality is of the glued *strings* (so ``["ab", "c"]`` meets ``["a", "bc"]``): a hash picks
@@ -19,9 +32,10 @@ that can begin a long repeat; shorter glued n-grams are always looked at. A posi
 repeat nothing is still "seen" by datatrove's scan, but nothing ever meets it again, so
 skipping it changes nothing.
 
-numba compiles these on first use and caches the machine code beside this file
-(``cache=True``); importing numba costs about a second, so the scorer only loads this module
-for large batches (:data:`studio.metrics.scorer.KERNEL_MIN_TEXTS`).
+numba compiles these on first use (about 8 s, once per installation) and caches the machine
+code beside this file (``cache=True``); importing numba and loading the cache costs about a
+second, so the scorer only loads this module for large jobs
+(:data:`studio.metrics.scorer.KERNEL_MIN_TEXTS`).
 """
 
 from __future__ import annotations
@@ -351,11 +365,11 @@ def line_stats(
     count: a line with a "[" (C4 removes citations first), with whitespace other than single
     spaces between its words, or when no chunks are given.
 
-    ``klass[c]`` for c below ``len(klass)``: 0 not whitespace, 1 whitespace, 2 "\n", 3 another
+    ``klass[c]`` for c below ``len(klass)``: 0 not whitespace, 1 whitespace, 2 "\\n", 3 another
     ``splitlines`` boundary (all are whitespace); above it, c is not whitespace.
     ``terminal[c]``: whether c is terminal punctuation (its last entry is False).
 
-    One pass over the characters builds the text's prefix hash and its ``split("\n")``
+    One pass over the characters builds the text's prefix hash and its ``split("\\n")``
     pieces with their first and last non-whitespace character; every split the reference
     makes is read off those pieces.
     """
@@ -582,7 +596,7 @@ def _splitlines_stats(
     klass: npt.NDArray[np.uint8],
     row: npt.NDArray[np.int64],
 ) -> None:
-    """The ``splitlines()`` columns of a text with boundaries other than "\n" ("\r\n" is
+    """The ``splitlines()`` columns of a text with boundaries other than "\\n" ("\\r\\n" is
     one boundary)."""
     n_klass = len(klass)
     n_physical = 0
