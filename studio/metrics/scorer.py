@@ -17,6 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 from studio.metrics.c4 import C4Gates, c4_filter
+from studio.metrics.compiled import (
+    KERNEL_MIN_BATCH,
+    KERNEL_MIN_TEXTS,
+    load_kernels,
+    loaded_kernels,
+)
 from studio.metrics.fineweb import (
     FineWebGates,
     fineweb_filter,
@@ -60,11 +66,7 @@ TokenCounter = Callable[[str], int]
 BatchTokenCounter = Callable[[list[str]], list[int]]
 
 FILTER_NAMES = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
-#: with ``compiled=None``, the compiled kernels (:mod:`studio.metrics.kernels`) are loaded once
-#: a scorer has been given this many texts, in batches of at least ``KERNEL_MIN_BATCH``:
-#: loading numba costs about a second, which only a large job wins back
-KERNEL_MIN_TEXTS = 1000
-KERNEL_MIN_BATCH = 128
+
 _BATCH = 256  # texts per batch pass: small arrays stay in cache (measured faster than 2048)
 GZIP_OVER_ZLIB_BYTES = 12  # gzip header 10 + trailer 8, minus zlib header 2 + trailer 4
 
@@ -143,7 +145,8 @@ class TextScorer:
         compiled: bool | None = None,
     ) -> None:
         """``compiled``: True to use the compiled kernels from the first batch, False never
-        (the numpy path: no numba import), None to switch to them on a large job."""
+        (the numpy path: no numba import), None to switch to them on a large job
+        (:mod:`studio.metrics.compiled`)."""
         self.gates = gates or Gates()
         self.compiled = compiled
         self._kernels: Any = None
@@ -200,13 +203,12 @@ class TextScorer:
         self._texts_seen += n_texts
         if self._kernels is None and self.compiled is not False:
             large = n_texts >= KERNEL_MIN_BATCH and self._texts_seen >= KERNEL_MIN_TEXTS
-            if self.compiled or large:
-                try:
-                    from studio.metrics import kernels
-                except ImportError:  # numba missing or broken: the numpy path is exact too
+            if self.compiled is None and loaded_kernels() is not None:
+                self._kernels = loaded_kernels()  # already paid for in this process
+            elif self.compiled or large:
+                self._kernels = load_kernels()
+                if self._kernels is None:  # numba missing: the numpy path is exact too
                     self.compiled = False
-                    return None
-                self._kernels = kernels
         return self._kernels
 
     def _ngram_rules(self, tb: TokenBatch) -> tuple[dict[int, list[int]], dict[int, list[int]]]:

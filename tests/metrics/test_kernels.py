@@ -12,9 +12,10 @@ import pytest
 import realprose
 from test_metrics_batch import HAND_MADE
 
+from studio.metrics.compiled import KERNEL_MIN_TEXTS
 from studio.metrics.gopher_repetition import find_duplicates
 from studio.metrics.punctuation import TERMINAL_PUNCTUATION
-from studio.metrics.scorer import KERNEL_MIN_TEXTS, TextScorer
+from studio.metrics.scorer import TextScorer
 from studio.metrics.words import count_sentences
 
 kernels = pytest.importorskip("studio.metrics.kernels")
