@@ -823,3 +823,88 @@ def chunk_tokens(
         counts[d, 2] = n_alpha
         counts[d, 3] = stop
     return ids, starts, counts
+
+
+# ---- ROUGE-L -----------------------------------------------------------------------------
+@njit(cache=True, nogil=True, inline="always")
+def _popcount(x: np.uint64) -> np.int64:
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@njit(cache=True, nogil=True)
+def lcs_pairs(
+    ids: npt.NDArray[np.int64],
+    offsets: npt.NDArray[np.int64],
+    pairs: npt.NDArray[np.int64],
+    out: npt.NDArray[np.int64],
+) -> None:
+    """``out[p]`` = LCS length of texts ``pairs[p, 0]`` and ``pairs[p, 1]`` (text k's token
+    ids are ``ids[offsets[k]:offsets[k + 1]]``), as ``studio.metrics.diversity.lcs_length``
+    computes it: bit-parallel (Hyyrö 2004) with the first text as the pattern, in words of
+    64 bits. ``u = v & match`` is a subset of ``v``, so ``v - u`` is ``v & ~u`` (no borrow);
+    the carries of ``v + u`` ripple upwards only, so the bits above the pattern never reach
+    the ones counted. Pairs sharing their first text in a row reuse its match masks.
+    """
+    n_ids = 0
+    for k in range(len(ids)):
+        n_ids = max(n_ids, ids[k] + 1)
+    row_of = np.full(n_ids, -1, dtype=np.int64)
+    max_len = 0
+    for k in range(len(offsets) - 1):
+        max_len = max(max_len, offsets[k + 1] - offsets[k])
+    n_words = (max_len + 63) // 64 + 1
+    masks = np.zeros((max_len + 1, n_words), dtype=np.uint64)
+    v = np.empty(n_words, dtype=np.uint64)
+    current = -1
+    for p in range(len(pairs)):
+        i = pairs[p, 0]
+        j = pairs[p, 1]
+        a0 = offsets[i]
+        len_a = offsets[i + 1] - a0
+        words = (len_a + 63) // 64
+        if i != current:
+            if current >= 0:  # forget the previous pattern's rows
+                for k in range(offsets[current], offsets[current + 1]):
+                    row_of[ids[k]] = -1
+            rows = 0
+            for k in range(len_a):
+                tok = ids[a0 + k]
+                r = row_of[tok]
+                if r < 0:
+                    r = rows
+                    row_of[tok] = r
+                    rows += 1
+                    for w in range(words):
+                        masks[r, w] = np.uint64(0)
+                masks[r, k >> 6] |= np.uint64(1) << np.uint64(k & 63)
+            current = i
+        if len_a == 0 or offsets[j + 1] == offsets[j]:
+            out[p] = 0
+            continue
+        for w in range(words):
+            v[w] = np.uint64(0xFFFFFFFFFFFFFFFF)
+        for k in range(offsets[j], offsets[j + 1]):
+            r = row_of[ids[k]]
+            if r < 0:
+                continue  # u = 0: v is unchanged
+            carry = np.uint64(0)
+            for w in range(words):
+                x = v[w]
+                u = x & masks[r, w]
+                s = x + u
+                c1 = np.uint64(1) if s < x else np.uint64(0)
+                s2 = s + carry
+                c2 = np.uint64(1) if s2 < s else np.uint64(0)
+                carry = c1 | c2
+                v[w] = s2 | (x & ~u)
+        zeros = 0
+        for w in range(words):
+            bits = min(64, len_a - 64 * w)
+            x = v[w]
+            if bits < 64:
+                x |= ~((np.uint64(1) << np.uint64(bits)) - np.uint64(1))
+            zeros += 64 - int(_popcount(x))
+        out[p] = zeros

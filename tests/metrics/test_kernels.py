@@ -158,3 +158,25 @@ def test_small_jobs_never_import_numba() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_compiled_rougel_pairs_match_the_packed_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.metrics import diversity as dv
+
+    texts = [*HAND_MADE, *realprose.pydoc_topics()[:120], realprose.chinese_tutorial()[:3000]]
+    texts += realprose.perturbed(texts[16:60], count=40)  # near-copies: long common runs
+    texts.append(" ".join(["tok"] * 200))  # a pattern over several 64-bit words, one token
+    tokens = [dv.rouge_tokens(t) for t in texts]
+    rng = np.random.default_rng(7)
+    i = rng.integers(0, len(texts), 3000)
+    j = (i + rng.integers(1, len(texts), 3000)) % len(texts)
+    pairs = np.stack([i, j], axis=1)
+    monkeypatch.setattr(dv, "loaded_kernels", lambda: None)
+    monkeypatch.setattr(dv, "load_kernels", lambda: None)
+    want = dv.pair_rougel(tokens, pairs)
+    monkeypatch.setattr(dv, "loaded_kernels", lambda: kernels)
+    got = dv.pair_rougel(tokens, pairs)
+    assert np.array_equal(got, want)
+    assert (want > 0.9).any() and (want == 0).any()  # near-copies and empty texts were there
+    for row, (a, b) in enumerate(pairs[:300].tolist()):  # and the pair-by-pair definition
+        assert got[row] == dv.rougel_f1(tokens[a], tokens[b])
