@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from itertools import repeat
 
 from studio.metrics.filters import KEEP, FilterResult, drop
-from studio.metrics.script import split_cjk_chunk
+from studio.metrics.script import CJK_OR_RUN
 from studio.metrics.words import EnglishWordSplitter, count_sentences, count_sentences_in_tokens
 
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
@@ -90,7 +90,7 @@ def c4_filter(
         if not line.endswith(end_punct) or line.endswith("..."):
             continue
         if cjk:
-            n_words = len(_units(counted.split(), splitter))
+            n_words = len(_units(counted, splitter))
         else:  # only "fewer than min_words_per_line?" matters: split no further than that
             n_words = len(counted.split(None, gates.min_words_per_line - 1))
         if n_words < gates.min_words_per_line:
@@ -109,7 +109,7 @@ def c4_filter(
         if known >= 0:
             sentences += known
         elif cjk:
-            sentences += count_sentences_in_tokens(_units(line.split(), splitter))
+            sentences += count_sentences_in_tokens(_units(line, splitter))
         else:  # the decision needs no more than the sentences still missing
             sentences += count_sentences(line, splitter, gates.min_num_sentences - sentences)
     if sentences < gates.min_num_sentences:
@@ -137,9 +137,11 @@ def _may_hold_lorem_ipsum(text: str) -> bool:
     return "lorem ipsum" in text.lower()
 
 
-def _units(words: list[str], splitter: EnglishWordSplitter) -> list[str]:
+def _units(line: str, splitter: EnglishWordSplitter) -> list[str]:
+    """CJK-mode units of a line: each CJK character, and the word tokens of the runs of
+    other non-whitespace characters between them (a one-character run is a unit itself)."""
+    split = splitter.split_chunk
     out: list[str] = []
-    for word in words:
-        for piece in split_cjk_chunk(word):
-            out.extend((piece,) if len(piece) == 1 else splitter.split_chunk(piece))
+    for piece in CJK_OR_RUN.findall(line):
+        out.extend((piece,) if len(piece) == 1 else split(piece))
     return out

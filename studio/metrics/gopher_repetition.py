@@ -106,13 +106,25 @@ def line_repetition_values(
     }
 
 
-def repetition_metrics(view: TextView, powers: PowerTable) -> dict[str, float]:
-    """All Gopher repetition values for one text (0.0 for an empty text)."""
+def repetition_metrics(
+    view: TextView,
+    powers: PowerTable,
+    ngram_chars: tuple[list[int], list[int]] | None = None,
+) -> dict[str, float]:
+    """All Gopher repetition values for one text (0.0 for an empty text). ``ngram_chars``:
+    the top (n = 2, 3, 4) and duplicated (n = 5 .. 10) n-gram characters when already
+    computed (by :func:`studio.metrics.kernels.ngram_rules`)."""
     text = view.text
     n_chars = len(text)
     if not n_chars:
         return empty_repetition_metrics()
     out = line_repetition_metrics(text, view.paragraphs, view.lines)
+    if ngram_chars is not None:
+        for n, chars in zip(TOP_NGRAMS, ngram_chars[0], strict=True):
+            out[f"top_{n}_gram_char_frac"] = chars / n_chars
+        for n, chars in zip(DUP_NGRAMS, ngram_chars[1], strict=True):
+            out[f"dup_{n}_gram_char_frac"] = chars / n_chars
+        return out
     words, lengths = view.words, view.word_lengths
     spaced = join_words(words, "" if view.cjk else " ", lengths, powers)
     for n, chars in top_ngram_chars_all(spaced, TOP_NGRAMS).items():

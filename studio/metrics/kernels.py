@@ -76,8 +76,13 @@ def ngram_rules(
     codes: npt.NDArray[np.uint32],
     top_out: npt.NDArray[np.int64],
     dup_out: npt.NDArray[np.int64],
+    glued_top: bool = False,
 ) -> None:
     """Fill ``top_out[k, d]`` (n = 2 + k) and ``dup_out[k, d]`` (n = 5 + k) for every text d.
+
+    ``glued_top``: the CJK mode of :mod:`studio.metrics.gopher_repetition`, where the top
+    rule too joins units with no separator (so its n-grams are equal when their glued
+    strings are, and an n-gram's length has no spaces); else space-joined, as datatrove.
 
     ``ids``: token ids of the batch (below 2**32), text ``d`` owning
     ``ids[starts[d]:starts[d + 1]]``; ``tok_len``: the length in characters of each token of
@@ -122,13 +127,24 @@ def ngram_rules(
             bits += 1
         ubits = np.uint64(bits)
         mask = (1 << bits) - 1
+        # prefix sums of code * B**i: a slice's hash is (hpre[b] - hpre[a]) * B**-a
+        h = np.uint64(0)
+        hpre[0] = h
+        for i in range(n_chars):
+            h += np.uint64(codes[char_base + i]) * pw[i]
+            hpre[i + 1] = h
+        if glued_top:
+            stamp = _top_glued(
+                m, n_chars, cum, codes, char_base, hpre, inv,
+                slot_meta, slot_key, stamp, ubits, mask, group, top_out, d,
+            )  # fmt: skip
         # ---- top n-grams: n = 2, 3, 4 over token ids ------------------------------------
         # exact keys: (first id, second id), then (the (n-1)-gram's slot, last id)
-        for i in range(m):
+        for i in range(0 if glued_top else m):
             group[i] = ids[s + i]
             prev[i] = i
         n_prev = m
-        for k in range(3):
+        for k in range(0 if glued_top else 3):
             n = k + 2
             if m < n:
                 top_out[k, d] = 0
@@ -176,12 +192,6 @@ def ngram_rules(
                 dup_out[k, d] = 0
             char_base += n_chars
             continue
-        # prefix sums of code * B**i: a slice's hash is (hpre[b] - hpre[a]) * B**-a
-        h = np.uint64(0)
-        hpre[0] = h
-        for i in range(n_chars):
-            h += np.uint64(codes[char_base + i]) * pw[i]
-            hpre[i + 1] = h
         # token starts whose WINDOW-character window occurs at another token start
         stamp += 1
         n_cand = 0
@@ -254,6 +264,72 @@ def ngram_rules(
                     idx = p + 1
             dup_out[k, d] = repeated
         char_base += n_chars
+
+
+@njit(cache=True, nogil=True)
+def _top_glued(
+    m: int,
+    n_chars: int,
+    cum: npt.NDArray[np.int64],
+    codes: npt.NDArray[np.uint32],
+    char_base: int,
+    hpre: npt.NDArray[np.uint64],
+    inv: npt.NDArray[np.uint64],
+    slot_meta: npt.NDArray[np.int64],
+    slot_key: npt.NDArray[np.uint64],
+    stamp: int,
+    ubits: np.uint64,
+    mask: int,
+    group: npt.NDArray[np.int64],
+    top_out: npt.NDArray[np.int64],
+    d: int,
+) -> int:
+    """The top n-gram rule (n = 2, 3, 4) over glued n-grams: the glued length of the most
+    common one times its count, ties to the first seen. Every position is looked at (a
+    glued n-gram can repeat where no glued (n-1)-gram does); equal hashes are verified code
+    point by code point. Returns the last stamp used."""
+    for k in range(3):
+        n = k + 2
+        if m < n:
+            top_out[k, d] = 0
+            continue
+        stamp += 1
+        for p in range(m - n + 1):
+            a = cum[p]
+            length = cum[p + n] - a
+            h = (hpre[a + length] - hpre[a]) * inv[a] + np.uint64(length)
+            slot = _slot(h, ubits)
+            while True:
+                if slot_meta[3 * slot] != stamp:
+                    slot_meta[3 * slot] = stamp
+                    slot_meta[3 * slot + 1] = p
+                    slot_meta[3 * slot + 2] = 1
+                    slot_key[slot] = h
+                    break
+                if slot_key[slot] == h:
+                    q = slot_meta[3 * slot + 1]
+                    b = cum[q]
+                    if cum[q + n] - b == length:
+                        same = True
+                        for t in range(length):
+                            if codes[char_base + a + t] != codes[char_base + b + t]:
+                                same = False
+                                break
+                        if same:
+                            slot_meta[3 * slot + 2] += 1
+                            break
+                slot = (slot + 1) & mask
+            group[p] = slot
+        best_cnt = 1
+        best_pos = 0
+        for p in range(m - n + 1):
+            slot = group[p]
+            c = slot_meta[3 * slot + 2]
+            if c > best_cnt and slot_meta[3 * slot + 1] == p:
+                best_cnt = c
+                best_pos = p
+        top_out[k, d] = (cum[best_pos + n] - cum[best_pos]) * best_cnt
+    return stamp
 
 
 # ---- line statistics -----------------------------------------------------------------------

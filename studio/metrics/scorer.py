@@ -188,9 +188,14 @@ class TextScorer:
         langs = [language or detect_language(t) for t in texts]
         out: list[TextScore | None] = [None] * len(texts)
         english = [i for i, lang in enumerate(langs) if lang == "en"]
-        for i, lang in enumerate(langs):
-            if lang != "en":
-                out[i] = self._score_view(self.view(texts[i], lang), counts[i])
+        others = [i for i, lang in enumerate(langs) if lang != "en"]
+        for lo in range(0, len(others), _BATCH):
+            idx = others[lo : lo + _BATCH]
+            views = [self.view(texts[i], langs[i]) for i in idx]
+            ngram_chars = self._view_ngram_rules(views)
+            for k, (i, view) in enumerate(zip(idx, views, strict=True)):
+                chars = ngram_chars[k] if ngram_chars is not None else None
+                out[i] = self._score_view(view, counts[i], chars)
         for lo in range(0, len(english), _BATCH):
             idx = english[lo : lo + _BATCH]
             scores = self._score_english([texts[i] for i in idx], [counts[i] for i in idx])
@@ -422,9 +427,36 @@ class TextScorer:
             results.append(TextScore(metrics, filters))
         return results
 
-    def _score_view(self, view: TextView, n_tokens: int | None) -> TextScore:
+    def _view_ngram_rules(self, views: list[TextView]) -> list[tuple[list[int], list[int]]] | None:
+        """The n-gram rules of CJK-mode views through the kernels (units glued, as
+        :func:`studio.metrics.gopher_repetition.repetition_metrics` joins them), or None
+        when this batch stays on the numpy path."""
+        kernels = self._use_kernels(len(views))
+        if kernels is None or not all(view.cjk for view in views):
+            return None
+        starts = np.zeros(len(views) + 1, dtype=np.int64)
+        np.cumsum([len(view.words) for view in views], out=starts[1:])
+        tok_len = np.fromiter(
+            (n for view in views for n in view.word_lengths), dtype=np.int64, count=starts[-1]
+        )
+        glued = "".join("".join(view.words) for view in views)
+        codes = np.frombuffer(glued.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        if len(codes) != int(tok_len.sum()):
+            return None
+        top = np.empty((len(TOP_NGRAMS), len(views)), dtype=np.int64)
+        dup = np.empty((len(DUP_NGRAMS), len(views)), dtype=np.int64)
+        no_ids = np.zeros(int(starts[-1]), dtype=np.int64)  # the glued top rule reads none
+        kernels.ngram_rules(no_ids, starts, tok_len, codes, top, dup, True)
+        return list(zip(top.T.tolist(), dup.T.tolist(), strict=True))
+
+    def _score_view(
+        self,
+        view: TextView,
+        n_tokens: int | None,
+        ngram_chars: tuple[list[int], list[int]] | None = None,
+    ) -> TextScore:
         g = self.gates
-        rep = repetition_metrics(view, self._powers)
+        rep = repetition_metrics(view, self._powers, ngram_chars)
         qual = quality_metrics(view, self._facts)
         fw = fineweb_metrics(view, g.fineweb)
         metrics: dict[str, Any] = {"language": view.language}

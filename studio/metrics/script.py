@@ -24,8 +24,10 @@ _CJK_CLASS = (
     "\U00020000-\U0002fa1f"
 )
 CJK_CHAR = re.compile(f"[{_CJK_CLASS}]")
-_CJK_RUN_SPLIT = re.compile(f"([{_CJK_CLASS}])")
 _KANA = re.compile("[\u3040-\u309f\u30a0-\u30ff]")
+#: one CJK character, or a run of other non-whitespace characters (``\\s`` is
+#: ``str.isspace``, as ``str.split()`` uses)
+CJK_OR_RUN = re.compile(f"[{_CJK_CLASS}]|[^\\s{_CJK_CLASS}]+")
 
 #: share of letters that must be CJK for a text to be scored in CJK mode
 CJK_MODE_SHARE = 0.3
@@ -36,7 +38,7 @@ def cjk_share(text: str) -> float:
     n_cjk = len(CJK_CHAR.findall(text))
     if not n_cjk:
         return 0.0
-    n_alpha = sum(1 for ch in text if ch.isalpha())
+    n_alpha = sum(map(str.isalpha, text))  # map keeps the loop in C
     return n_cjk / n_alpha if n_alpha else 0.0
 
 
@@ -71,11 +73,6 @@ def lone_surrogate(text: str) -> int:
         return -1
     m = _SURROGATE.search(text)
     return m.start() if m else -1
-
-
-def split_cjk_chunk(chunk: str) -> list[str]:
-    """Cut a whitespace-free chunk into CJK characters and the non-CJK runs between them."""
-    return [piece for piece in _CJK_RUN_SPLIT.split(chunk) if piece]
 
 
 def is_cjk(unit: str) -> bool:

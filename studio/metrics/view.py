@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from studio.metrics.script import detect_language, split_cjk_chunk
+from studio.metrics.script import CJK_OR_RUN, detect_language
 
 if TYPE_CHECKING:
     from studio.metrics.words import EnglishWordSplitter
@@ -66,7 +66,7 @@ def build_view(text: str, splitter: EnglishWordSplitter, language: str | None = 
     """Split ``text`` once. ``language`` overrides detection ("en", "zh" or "ja")."""
     lang = language or detect_language(text)
     chunks = text.split()
-    words = splitter.words_of_chunks(chunks) if lang == "en" else cjk_units(chunks, splitter)
+    words = splitter.words_of_chunks(chunks) if lang == "en" else cjk_units_of(text, splitter)
     split_n = text.split("\n")
     return TextView(
         text=text,
@@ -80,13 +80,16 @@ def build_view(text: str, splitter: EnglishWordSplitter, language: str | None = 
     )
 
 
-def cjk_units(chunks: list[str], splitter: EnglishWordSplitter) -> list[str]:
-    """CJK characters one by one; the runs between them through the English word splitter."""
+def cjk_units_of(text: str, splitter: EnglishWordSplitter) -> list[str]:
+    """CJK-mode units of ``text``: each CJK character, and the English word tokens of the runs
+    of other non-whitespace characters between them (one regex pass over the text; a
+    one-character run at or above U+3040, such as "，", is a unit as it is)."""
+    split = splitter.split_chunk
     units: list[str] = []
-    for chunk in chunks:
-        for piece in split_cjk_chunk(chunk):
-            if len(piece) == 1 and piece >= "\u3040":
-                units.append(piece)
-            else:
-                units.extend(splitter.split_chunk(piece))
+    append, extend = units.append, units.extend
+    for piece in CJK_OR_RUN.findall(text):
+        if len(piece) == 1 and piece >= "\u3040":
+            append(piece)
+        else:
+            extend(split(piece))
     return units

@@ -180,3 +180,25 @@ def test_compiled_rougel_pairs_match_the_packed_pass(monkeypatch: pytest.MonkeyP
     assert (want > 0.9).any() and (want == 0).any()  # near-copies and empty texts were there
     for row, (a, b) in enumerate(pairs[:300].tolist()):  # and the pair-by-pair definition
         assert got[row] == dv.rougel_f1(tokens[a], tokens[b])
+
+
+def test_chinese_through_the_kernels_matches_the_numpy_path() -> None:
+    zh = realprose.chinese_tutorial()
+    paras = [p for p in zh.split("\n\n") if len(p) > 20]
+    texts = ["\n\n".join(paras[(3 * k + i) % len(paras)] for i in range(6)) for k in range(150)]
+    # mixed Chinese-English, with the same letters split differently ("Chat GPT" / "ChatGPT")
+    texts += [t.replace("数据", " data ").replace("模型", "Chat GPT ") for t in texts[:40]]
+    texts += [t.replace("数据", "data").replace("模型", "ChatGPT") for t in texts[:40]]
+    texts += ["重复的句子。" * 50, "这是一个测试。\n这是一个测试。\n", "短", "。。。"]
+    want = TextScorer(compiled=False).score_batch(texts)
+    got = TextScorer(compiled=True).score_batch(texts)
+    assert [s.metrics["language"] for s in want].count("zh") >= 200  # some paragraphs are code
+    _assert_same(got, want, texts)
+    assert any(s.metrics["dup_5_gram_char_frac"] > 0.5 for s in want)  # the loop is caught
+    # CJK mode forced on English text goes the same way
+    english = realprose.pydoc_topics()[:30]
+    _assert_same(
+        TextScorer(compiled=True).score_batch(english, language="zh"),
+        TextScorer(compiled=False).score_batch(english, language="zh"),
+        english,
+    )
