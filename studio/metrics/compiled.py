@@ -8,6 +8,7 @@ missing.
 
 from __future__ import annotations
 
+import os
 import sys
 from types import ModuleType
 
@@ -26,9 +27,12 @@ def loaded_kernels() -> ModuleType | None:
 
 
 def load_kernels() -> ModuleType | None:
-    """Import the kernels (about a second the first time); None when numba is unavailable."""
+    """Import the kernels (about a second the first time); None when numba is unavailable
+    or ``STUDIO_KERNELS=off`` is set (then everything takes the numpy path)."""
+    if os.environ.get("STUDIO_KERNELS", "").lower() in {"off", "0", "no", "false"}:
+        return None
     try:
         from studio.metrics import kernels
-    except ImportError:
+    except (ImportError, OSError):  # numba missing, or its LLVM library fails to load
         return None
     return kernels

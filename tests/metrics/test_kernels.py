@@ -3,6 +3,7 @@ tests tie to datatrove; small jobs never load numba."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -145,6 +146,22 @@ def test_a_large_job_switches_to_the_kernels_mid_way_with_the_same_results() -> 
         got += scorer.score_batch(texts[lo : lo + 256])
     assert scorer._kernels is not None  # the later batches went through them
     _assert_same(got, want, texts)
+
+
+def test_studio_kernels_off_keeps_a_large_job_on_the_numpy_path() -> None:
+    code = (
+        "import sys\n"
+        "from studio.metrics.scorer import TextScorer\n"
+        "s = TextScorer()\n"
+        "for _ in range(6):\n"
+        "    s.score_batch(['A short text. It has words.'] * 256)\n"
+        "print(s._kernels is None, 'numba' in sys.modules)\n"
+    )
+    env = {**os.environ, "STUDIO_KERNELS": "off"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.split() == ["True", "False"]
 
 
 def test_small_jobs_never_import_numba() -> None:
