@@ -40,7 +40,9 @@ def build_scorer() -> TextScorer:
     from studio.metrics.scorer import TextScorer
 
     return TextScorer(
-        token_counter=tokens.count_tokens, batch_token_counter=tokens.count_tokens_batch
+        token_counter=tokens.count_tokens,
+        batch_token_counter=tokens.count_tokens_batch,
+        segment_tokens=tokens.segment_rule(),
     )
 
 

@@ -984,3 +984,130 @@ def lcs_pairs(
                 x |= ~((np.uint64(1) << np.uint64(bits)) - np.uint64(1))
             zeros += 64 - int(_popcount(x))
         out[p] = zeros
+
+
+# ---- token counts ------------------------------------------------------------------------
+@njit(cache=True, nogil=True, inline="always")
+def _segment(
+    codes: npt.NDArray[np.uint32],
+    seg: int,
+    x: int,
+    n_in: int,
+    only: int,
+    chunk_pos: npt.NDArray[np.int64],
+    chunk_len: npt.NDArray[np.int64],
+    chunk_ids: npt.NDArray[np.int64],
+    counts: npt.NDArray[np.int32],
+) -> tuple[int, int]:
+    """The count of segment [seg, x) when known (else -1), and the slot of ``counts`` it
+    belongs in (else -1)."""
+    if n_in != 1:
+        return -1, -1
+    a = chunk_pos[only]
+    b = a + chunk_len[only]
+    if seg == a:
+        left = 0
+    elif seg == a - 1 and codes[seg] == 32:
+        left = 1
+    else:
+        return -1, -1
+    if x == b:
+        right = 0
+    elif x == b + 1 and codes[b] == 10:
+        right = 1
+    elif x == b + 2 and codes[b] == 10 and codes[b + 1] == 10:
+        right = 2
+    else:
+        return -1, -1
+    setting = 2 * right + left
+    cid = chunk_ids[only]
+    return int(counts[setting, cid]), setting * counts.shape[1] + cid
+
+
+@njit(cache=True, nogil=True)
+def token_segments(
+    codes: npt.NDArray[np.uint32],
+    text_starts: npt.NDArray[np.int64],
+    chunk_pos: npt.NDArray[np.int64],
+    chunk_len: npt.NDArray[np.int64],
+    chunk_ids: npt.NDArray[np.int64],
+    chunk_starts: npt.NDArray[np.int64],
+    counts: npt.NDArray[np.int32],
+    known: npt.NDArray[np.int64],
+    ranges: npt.NDArray[np.int64],
+    fill: npt.NDArray[np.int64],
+    per_doc: npt.NDArray[np.int64],
+    line_starts: bool,
+) -> None:
+    """Cut every text where a GPT-style BPE pre-tokenizer can never join its two sides, so
+    that the token count of the text is the sum of its segments' counts:
+
+    (a) before a space that follows a non-whitespace character: no piece of tiktoken's
+        cl100k, o200k, p50k or r50k patterns holds a non-whitespace character and then a
+        space, and scanning restarts there (a segment cut only so ends with a
+        non-whitespace character, so no look-ahead at its end sees anything else);
+    (b) with ``line_starts`` (cl100k only), also before a non-whitespace character that
+        follows a line break: cl100k's pieces that can hold a line break end at one (its
+        ``\\s*[\\r\\n]`` comes before ``\\s+(?!\\S)``, and ``\\s++$`` takes a segment's
+        trailing run whole, as the full text's ``\\s*[\\r\\n]`` does), and the next piece
+        cannot take it as its leading character. o200k's ``[\\r\\n/]*`` after punctuation
+        and p50k's ``\\s+(?!\\S)`` before a line break break this rule.
+
+    A segment that is one chunk, after nothing or one space (L), followed by nothing, "\\n"
+    or "\\n\\n" (R), takes its count from ``counts[2 * R + L, chunk id]`` when known
+    (not -1) and adds it to ``known[d]``. Every other segment goes to ``ranges`` (start, end
+    in ``codes``; text d has ``per_doc[d]`` of them) for the caller to count; ``fill[k]``
+    is where the caller should keep the count of range k (that flat index of ``counts``),
+    or -1.
+    """
+    n_ranges = 0
+    for d in range(len(text_starts) - 1):
+        base = text_starts[d]
+        end = text_starts[d + 1]
+        total = 0
+        mine = 0
+        seg = base  # where the open segment starts
+        n_in = 0  # chunks in it
+        only = 0  # its last chunk
+        first = chunk_starts[d]
+        last = chunk_starts[d + 1]
+        prev_end = base
+        for k in range(first, last + 2):
+            # k < last: the cuts before chunk k; k == last: before the trailing run; then
+            # the end of the text
+            x1 = -1  # a cut at the start of the run before chunk k (rule a)
+            x2 = -1  # a cut at chunk k itself (rule b), or the end of the text
+            if k < last:
+                pos = chunk_pos[k]
+                if prev_end < pos:
+                    if k > first and codes[prev_end] == 32:
+                        x1 = prev_end
+                    if line_starts and (codes[pos - 1] == 10 or codes[pos - 1] == 13):
+                        x2 = pos
+            elif k == last:
+                if k > first and prev_end < end and codes[prev_end] == 32:
+                    x1 = prev_end
+            else:
+                x2 = end
+            for x in (x1, x2):
+                if x <= seg:
+                    continue
+                c, slot = _segment(
+                    codes, seg, x, n_in, only, chunk_pos, chunk_len, chunk_ids, counts
+                )
+                if c >= 0:
+                    total += c
+                else:
+                    ranges[2 * n_ranges] = seg
+                    ranges[2 * n_ranges + 1] = x
+                    fill[n_ranges] = slot
+                    n_ranges += 1
+                    mine += 1
+                seg = x
+                n_in = 0
+            if k < last:
+                n_in += 1
+                only = k
+                prev_end = chunk_pos[k] + chunk_len[k]
+        known[d] = total
+        per_doc[d] = mine

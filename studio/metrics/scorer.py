@@ -143,10 +143,17 @@ class TextScorer:
         token_counter: TokenCounter | None = None,
         batch_token_counter: BatchTokenCounter | None = None,
         compiled: bool | None = None,
+        segment_tokens: str | None = None,
     ) -> None:
         """``compiled``: True to use the compiled kernels from the first batch, False never
         (the numpy path: no numba import), None to switch to them on a large job
-        (:mod:`studio.metrics.compiled`)."""
+        (:mod:`studio.metrics.compiled`).
+
+        ``segment_tokens``: the token counter is a GPT-style BPE whose count of a text is the
+        sum of its counts over the segments :func:`studio.metrics.kernels.token_segments`
+        cuts: "spaces" (tiktoken's o200k, p50k, r50k) or "spaces+lines" (cl100k), as
+        :func:`studio.tokens.segment_rule` says; the compiled path then counts each chunk
+        once and only the other segments per text (same counts, tested)."""
         self.gates = gates or Gates()
         self.compiled = compiled
         self._kernels: Any = None
@@ -157,6 +164,10 @@ class TextScorer:
         self._powers = PowerTable()
         self._count_tokens = token_counter
         self._count_tokens_batch = batch_token_counter
+        if segment_tokens not in (None, "spaces", "spaces+lines"):
+            raise ValueError(f"unknown segment rule {segment_tokens!r}")
+        self._segment_tokens = segment_tokens if token_counter is not None else None
+        self._segment_counts: dict[str, int] = {}
 
     def view(self, text: str, language: str | None = None) -> TextView:
         """The shared split of ``text`` (see :mod:`studio.metrics.view`)."""
@@ -164,27 +175,26 @@ class TextScorer:
 
     def score(self, text: str, language: str | None = None) -> TextScore:
         """All metrics and filter decisions for one text."""
-        n_tokens = self._count_tokens(text) if self._count_tokens is not None else None
-        return self._score_all([text], [n_tokens], language)[0]
+        return self._score_all([text], language)[0]
 
     def score_batch(self, texts: Sequence[str], language: str | None = None) -> list[TextScore]:
         """Scores for many texts; token counts go through the batch counter when given."""
-        counts: Sequence[int | None]
+        return self._score_all(list(texts), language)
+
+    def _token_counts(self, texts: list[str]) -> list[int | None]:
+        if self._count_tokens_batch is not None and len(texts) > 1:
+            return list(self._count_tokens_batch(texts))
+        if self._count_tokens is not None:
+            return [self._count_tokens(t) for t in texts]
         if self._count_tokens_batch is not None:
-            counts = self._count_tokens_batch(list(texts))
-        elif self._count_tokens is not None:
-            counts = [self._count_tokens(t) for t in texts]
-        else:
-            counts = [None] * len(texts)
-        return self._score_all(list(texts), list(counts), language)
+            return list(self._count_tokens_batch(texts))
+        return [None] * len(texts)
 
     def score_views(self, texts: Sequence[str], language: str | None = None) -> list[TextScore]:
         """Scores through the per-text view for every text (the batch path's oracle in tests)."""
         return [self._score_view(self.view(t, language), None) for t in texts]
 
-    def _score_all(
-        self, texts: list[str], counts: list[int | None], language: str | None
-    ) -> list[TextScore]:
+    def _score_all(self, texts: list[str], language: str | None) -> list[TextScore]:
         langs = [language or detect_language(t) for t in texts]
         out: list[TextScore | None] = [None] * len(texts)
         english = [i for i, lang in enumerate(langs) if lang == "en"]
@@ -193,12 +203,13 @@ class TextScorer:
             idx = others[lo : lo + _BATCH]
             views = [self.view(texts[i], langs[i]) for i in idx]
             ngram_chars = self._view_ngram_rules(views)
+            counts = self._token_counts([texts[i] for i in idx])
             for k, (i, view) in enumerate(zip(idx, views, strict=True)):
                 chars = ngram_chars[k] if ngram_chars is not None else None
-                out[i] = self._score_view(view, counts[i], chars)
+                out[i] = self._score_view(view, counts[k], chars)
         for lo in range(0, len(english), _BATCH):
             idx = english[lo : lo + _BATCH]
-            scores = self._score_english([texts[i] for i in idx], [counts[i] for i in idx])
+            scores = self._score_english([texts[i] for i in idx])
             for i, sc in zip(idx, scores, strict=True):
                 out[i] = sc
         return [sc for sc in out if sc is not None]
@@ -259,7 +270,7 @@ class TextScorer:
         dup = nb.duplicated_ngram_chars(DUP_NGRAMS, same_string, dup_exact)
         return top, dup
 
-    def _score_english(self, texts: list[str], counts: list[int | None]) -> list[TextScore]:
+    def _score_english(self, texts: list[str]) -> list[TextScore]:
         g = self.gates
         vocab = self.vocab
         kernels = self._use_kernels(len(texts))
@@ -271,6 +282,10 @@ class TextScorer:
             tb = vocab.batch_compiled(joined, codes, text_starts, kernels)
         else:
             tb = vocab.batch(texts)
+        if kernels is not None and self._segment_tokens:
+            counts = self._segment_token_counts(joined, codes, text_starts, tb, kernels)
+        else:
+            counts = self._token_counts(texts)
         ids = tb.ids
         top, dup = self._ngram_rules(tb)
 
@@ -360,6 +375,50 @@ class TextScorer:
             }
             results.append(TextScore(metrics, filters))
         return results
+
+    def _segment_token_counts(
+        self,
+        joined: str,
+        codes: npt.NDArray[np.uint32],
+        text_starts: npt.NDArray[np.int64],
+        tb: TokenBatch,
+        kernels: Any,
+    ) -> list[int | None]:
+        """Token counts of a batch from :func:`studio.metrics.kernels.token_segments`: a
+        chunk's count in each common setting is kept with the chunk once met; the other
+        segments are counted (and cached by their text) here."""
+        count = self._count_tokens
+        assert count is not None and tb.chunk_ids is not None
+        assert tb.chunk_pos is not None and tb.chunk_starts is not None
+        vocab = self.vocab
+        counts = vocab.token_counts
+        n_docs = len(text_starts) - 1
+        known = np.empty(n_docs, dtype=np.int64)
+        per_doc = np.empty(n_docs, dtype=np.int64)
+        cap = len(tb.chunk_pos) + 2 * n_docs
+        ranges = np.empty(2 * cap, dtype=np.int64)
+        fill = np.empty(cap, dtype=np.int64)
+        kernels.token_segments(
+            codes, text_starts, tb.chunk_pos, tb.chunk_len, tb.chunk_ids, tb.chunk_starts,
+            counts, known, ranges, fill, per_doc, self._segment_tokens == "spaces+lines",
+        )  # fmt: skip
+        cache = self._segment_counts
+        if len(cache) > 1_000_000:
+            cache.clear()
+        n = int(per_doc.sum())
+        bounds = ranges[: 2 * n].tolist()
+        pieces = [joined[a:b] for a, b in zip(bounds[::2], bounds[1::2], strict=True)]
+        values = list(map(cache.get, pieces))
+        for j, value in enumerate(values):
+            if value is None:
+                values[j] = cache[pieces[j]] = count(pieces[j])
+        slots = fill[:n]
+        keep = slots >= 0  # one chunk in a common setting: its count goes with the chunk
+        counts.reshape(-1)[slots[keep]] = np.asarray(values, dtype=np.int32)[keep]
+        owner = np.repeat(np.arange(n_docs, dtype=np.int64), per_doc)
+        extra = np.bincount(owner, weights=np.asarray(values, dtype=np.float64), minlength=n_docs)
+        totals: list[int | None] = (known + extra.astype(np.int64)).tolist()
+        return totals
 
     def _english_rows_compiled(
         self,

@@ -74,6 +74,7 @@ class TokenBatch:
     chunk_pos: npt.NDArray[np.int64] | None = None
     chunk_ids: npt.NDArray[np.int64] | None = None
     chunk_starts: npt.NDArray[np.int64] | None = None
+    chunk_len: npt.NDArray[np.int64] | None = None
 
     @property
     def n_docs(self) -> int:
@@ -113,6 +114,11 @@ class Vocabulary:
         # per chunk: how it moves spaCy's sentencizer (EnglishWordSplitter.sentence_step),
         # packed in 16-bit fields, for C4's sentence counts on the compiled path
         self.chunk_steps = _Column(np.int64)
+        # per chunk: its text, and six token counts (-1: not yet counted): after nothing or
+        # a space, followed by nothing, "\n" or "\n\n" (kernels.token_segments), for the
+        # compiled path's token counts (TextScorer's segment_tokens)
+        self.chunks: list[str] = []
+        self.token_counts = np.full((6, 1024), -1, dtype=np.int32)  # [setting, chunk id]
         self._store_meta = _Column(np.int64)  # offset, length (-1: not stored)
         self._store_hash = _Column(np.uint64)
         self._store_codes = _Column(np.uint32)
@@ -190,7 +196,9 @@ class Vocabulary:
             glued_codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
         chunk_starts = np.zeros(n_docs + 1, dtype=np.int64)
         np.cumsum(per_doc, out=chunk_starts[1:])
-        return TokenBatch(ids, starts, None, glued_codes, word_counts, pos[:n], cids, chunk_starts)
+        return TokenBatch(
+            ids, starts, None, glued_codes, word_counts, pos[:n], cids, chunk_starts, size[:n]
+        )
 
     def _store_new_chunks(
         self,
@@ -239,6 +247,10 @@ class Vocabulary:
         kernels.chunk_insert(self._table, self._store_hash.array[new], new)
         self._tab_count += len(new)
 
+    def chunk_texts(self, cids: list[int]) -> list[str]:
+        """The chunks with these ids."""
+        return [self.chunks[c] for c in cids]
+
     def _token_ids_of(
         self, cids: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -274,6 +286,11 @@ class Vocabulary:
         )
         inc_f, seen_f, inc_t, seen_t = self.splitter.sentence_step(chunk)
         self.chunk_steps.extend([inc_f | seen_f << 16 | inc_t << 32 | seen_t << 48])
+        self.chunks.append(chunk)
+        if cid >= self.token_counts.shape[1]:
+            grown = np.full((6, 2 * cid), -1, dtype=np.int32)
+            grown[:, : self.token_counts.shape[1]] = self.token_counts
+            self.token_counts = grown
         self._store_meta.extend([-1, -1])
         self._store_hash.extend([0])
         return cid

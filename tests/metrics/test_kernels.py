@@ -4,6 +4,7 @@ tests tie to datatrove; small jobs never load numba."""
 from __future__ import annotations
 
 import os
+import random
 import re
 import subprocess
 import sys
@@ -219,3 +220,35 @@ def test_chinese_through_the_kernels_matches_the_numpy_path() -> None:
         TextScorer(compiled=False).score_batch(english, language="zh"),
         english,
     )
+
+
+def _fuzz(seed: int, count: int) -> list[str]:
+    """Random strings heavy in the characters a pre-tokenizer treats specially."""
+    rng = random.Random(seed)
+    alphabet = [*"abcXYZ019.,;:!?'\"()-_/#@ ", " ", " ", "\n", "\n", "\r", "\t", "\u00a0"]
+    alphabet += ["\u3000", "\x1c", "\x85", "\u2028", "é", "中", "'s", "'ll", "...", "\r\n"]
+    alphabet += ["  ", "\n ", "/\n", "Ab", "\u0301"]
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("name", ["cl100k_base", "o200k_base", "p50k_base"])
+def test_token_counts_by_segments_equal_tiktoken(name: str) -> None:
+    from studio import tokens
+
+    enc = tokens.encoding(name)
+
+    def count(text: str) -> int:
+        return len(enc.encode_ordinary(text))
+
+    texts = realprose.pydoc_topics()[:150] + realprose.licence_texts(max_texts=10)
+    texts += [*HAND_MADE, *LINE_EDGES, *_fuzz(1, 3000)]
+    rule = tokens.segment_rule(name)
+    scorer = TextScorer(token_counter=count, compiled=True, segment_tokens=rule)
+    got = [s.metrics["n_tokens"] for s in scorer.score_batch(texts, language="en")]
+    assert got == [count(t) for t in texts]
+    assert scorer._segment_counts  # the uncommon segments were counted (and cached)
+    if rule == "spaces":  # cutting at line starts too would be wrong for this pattern
+        wrong = TextScorer(token_counter=count, compiled=True, segment_tokens="spaces+lines")
+        fuzz = _fuzz(2, 2000)
+        got_wrong = [s.metrics["n_tokens"] for s in wrong.score_batch(fuzz, language="en")]
+        assert got_wrong != [count(t) for t in fuzz]
