@@ -55,6 +55,17 @@ def _slot(h: np.uint64, bits: np.uint64) -> np.int64:
     return np.int64((h * _MUL) >> (np.uint64(64) - bits))
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _same(
+    left: npt.NDArray[np.uint32], a: int, right: npt.NDArray[np.uint32], b: int, length: int
+) -> bool:
+    """Whether ``left[a:a + length]`` equals ``right[b:b + length]`` (a hash hit, verified)."""
+    for t in range(length):  # noqa: SIM110 (a plain loop: numba compiles it, not all(genexpr))
+        if left[a + t] != right[b + t]:
+            return False
+    return True
+
+
 @njit(cache=True, nogil=True)
 def _powers(size: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
     """``B**k`` and ``B**-k`` (mod 2**64) for k < size."""
@@ -247,15 +258,11 @@ def ngram_rules(
                     if slot_key[slot] == h:
                         q = slot_meta[3 * slot + 1]
                         b = cum[q]
-                        if cum[q + n] - b == length:
-                            same = True
-                            for t in range(length):
-                                if codes[char_base + a + t] != codes[char_base + b + t]:
-                                    same = False
-                                    break
-                            if same:
-                                found = True
-                                break
+                        if cum[q + n] - b == length and _same(
+                            codes, char_base + a, codes, char_base + b, length
+                        ):
+                            found = True
+                            break
                     slot = (slot + 1) & mask
                 if found:
                     repeated += length
@@ -309,15 +316,11 @@ def _top_glued(
                 if slot_key[slot] == h:
                     q = slot_meta[3 * slot + 1]
                     b = cum[q]
-                    if cum[q + n] - b == length:
-                        same = True
-                        for t in range(length):
-                            if codes[char_base + a + t] != codes[char_base + b + t]:
-                                same = False
-                                break
-                        if same:
-                            slot_meta[3 * slot + 2] += 1
-                            break
+                    if cum[q + n] - b == length and _same(
+                        codes, char_base + a, codes, char_base + b, length
+                    ):
+                        slot_meta[3 * slot + 2] += 1
+                        break
                 slot = (slot + 1) & mask
             group[p] = slot
         best_cnt = 1
@@ -387,16 +390,10 @@ def _duplicates(
                 break
             j = slot_pos[slot]
             b = lo[j]
-            if hi[j] - b == length:
-                same = True
-                for t in range(length):
-                    if codes[base + a + t] != codes[base + b + t]:
-                        same = False
-                        break
-                if same:
-                    dups += 1
-                    chars += length
-                    break
+            if hi[j] - b == length and _same(codes, base + a, codes, base + b, length):
+                dups += 1
+                chars += length
+                break
             slot = (slot + 1) & mask
     return dups, chars
 
@@ -824,16 +821,11 @@ def chunk_lookup(
         while table[2 * slot + 1] != 0:
             if table[2 * slot] == h:
                 other = np.int64(table[2 * slot + 1]) - 1
-                s = store_meta[2 * other]
-                if store_meta[2 * other + 1] == length:
-                    same = True
-                    for t in range(length):
-                        if store_codes[s + t] != codes[a + t]:
-                            same = False
-                            break
-                    if same:
-                        cid = int(other)
-                        break
+                if store_meta[2 * other + 1] == length and _same(
+                    store_codes, store_meta[2 * other], codes, a, length
+                ):
+                    cid = int(other)
+                    break
             slot = (slot + 1) & mask
         cid_out[k] = cid
     return n

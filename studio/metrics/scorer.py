@@ -337,7 +337,6 @@ class TextScorer:
         for d, text in enumerate(texts):
             n_chars = len(text)
             if n_chars:
-                metrics: dict[str, Any] = {"language": "en"}
                 parts = text.split("\n")
                 rep = line_repetition_metrics(text, split_paragraphs(text), split_lines(parts))
                 for n in TOP_NGRAMS:
@@ -345,7 +344,6 @@ class TextScorer:
                 for n in DUP_NGRAMS:
                     rep[f"dup_{n}_gram_char_frac"] = dup[n][d] / n_chars
             else:
-                metrics = {"language": "en"}
                 parts = [text]
                 rep = empty_repetition_metrics()
             physical = text.splitlines()
@@ -361,20 +359,35 @@ class TextScorer:
             )
             nonblank = [line for line in parts if line and not line.isspace()]
             fw = fineweb_values(text, nonblank, n_tok, False, g.fineweb)
-            metrics.update(rep)
-            metrics.update(qual)
-            metrics.update(fw)
-            metrics["n_chars"] = n_chars
-            metrics["n_tokens"] = counts[d]
-            metrics["compression_ratio"] = compression_ratio(text)
-            filters: dict[str, FilterResult] = {
-                "gopher_repetition": gopher_repetition_filter(text, rep, g.gopher_repetition),
-                "gopher_quality": gopher_quality_filter(False, qual, g.gopher_quality),
-                "c4": c4_filter(text, physical, False, self.splitter, g.c4),
-                "fineweb": fineweb_filter(bool(nonblank), fw, g.fineweb),
-            }
-            results.append(TextScore(metrics, filters))
+            results.append(
+                self._english_score(text, rep, qual, fw, counts[d], bool(nonblank), physical)
+            )
         return results
+
+    def _english_score(
+        self,
+        text: str,
+        rep: dict[str, float],
+        qual: dict[str, float],
+        fw: dict[str, float],
+        n_tokens: int | None,
+        has_lines: bool,
+        c4_lines: list[str],
+        c4_sentences: list[int] | None = None,
+    ) -> TextScore:
+        """One English text's metrics (in their documented order) and filter decisions."""
+        g = self.gates
+        metrics: dict[str, Any] = {"language": "en", **rep, **qual, **fw}
+        metrics["n_chars"] = len(text)
+        metrics["n_tokens"] = n_tokens
+        metrics["compression_ratio"] = compression_ratio(text)
+        filters: dict[str, FilterResult] = {
+            "gopher_repetition": gopher_repetition_filter(text, rep, g.gopher_repetition),
+            "gopher_quality": gopher_quality_filter(False, qual, g.gopher_quality),
+            "c4": c4_filter(text, c4_lines, False, self.splitter, g.c4, c4_sentences),
+            "fineweb": fineweb_filter(has_lines, fw, g.fineweb),
+        }
+        return TextScore(metrics, filters)
 
     def _segment_token_counts(
         self,
@@ -471,19 +484,15 @@ class TextScorer:
                 )
             else:
                 fw = fineweb_values(text, [], n_tok, False, g.fineweb)
-            metrics: dict[str, Any] = {"language": "en", **rep, **qual, **fw}
-            metrics["n_chars"] = n_chars
-            metrics["n_tokens"] = counts[d]
-            metrics["compression_ratio"] = compression_ratio(text)
-            filters: dict[str, FilterResult] = {
-                "gopher_repetition": gopher_repetition_filter(text, rep, g.gopher_repetition),
-                "gopher_quality": gopher_quality_filter(False, qual, g.gopher_quality),
-                "c4": c4_filter(text, text.splitlines(), False, self.splitter, g.c4)
-                if row[14]
-                else c4_filter(text, c4_lines[d][0], False, self.splitter, g.c4, c4_lines[d][1]),
-                "fineweb": fineweb_filter(n_nonblank > 0, fw, g.fineweb),
-            }
-            results.append(TextScore(metrics, filters))
+            if row[14]:  # other line breaks: C4 reads every line of splitlines()
+                lines, sentences = text.splitlines(), None
+            else:
+                lines, sentences = c4_lines[d]
+            results.append(
+                self._english_score(
+                    text, rep, qual, fw, counts[d], n_nonblank > 0, lines, sentences
+                )
+            )
         return results
 
     def _view_ngram_rules(self, views: list[TextView]) -> list[tuple[list[int], list[int]]] | None:
