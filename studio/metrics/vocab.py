@@ -106,8 +106,6 @@ class Vocabulary:
         self.hash = _Column(np.uint64)  # sum of code[k] * BASE**k
         self.power = _Column(np.uint64)  # BASE**len
         self.inv_power = _Column(np.uint64)  # BASE**-len
-        # the compiled path's chunk table (studio.metrics.kernels.chunk_lookup): per chunk
-        # id, where its code points are stored (-1: not yet) and its hash; open addressing
         # per chunk: its tokens' non-symbol count, non-symbol characters, alphabetic count
         # and stop-word bits (OR), for the compiled path's word counts
         self._chunk_facts = _Column(np.int64)
@@ -119,6 +117,8 @@ class Vocabulary:
         # compiled path's token counts (TextScorer's segment_tokens)
         self.chunks: list[str] = []
         self.token_counts = np.full((6, 1024), -1, dtype=np.int32)  # [setting, chunk id]
+        # the compiled path's chunk table (studio.metrics.kernels.chunk_lookup): per chunk
+        # id, where its code points are stored (-1: not yet) and its hash; open addressing
         self._store_meta = _Column(np.int64)  # offset, length (-1: not stored)
         self._store_hash = _Column(np.uint64)
         self._store_codes = _Column(np.uint32)
