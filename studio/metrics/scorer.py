@@ -135,6 +135,11 @@ class TextScorer:
     chunks become token ids (:mod:`studio.metrics.vocab`), and the word-based metrics of the
     whole batch are computed on those arrays (:mod:`studio.metrics.ngrams_batch`). Chinese and
     Japanese texts go through the per-text view (:mod:`studio.metrics.view`).
+
+    A large job switches to compiled kernels (:mod:`studio.metrics.kernels`, loaded as
+    :mod:`studio.metrics.compiled` decides): chunk lookup, line splits, C4's lines and
+    sentences, the n-gram rules (for CJK views too) and token counts by segment, each one pass
+    per text. They give the very values the numpy path gives (``tests/metrics/test_kernels``).
     """
 
     def __init__(
