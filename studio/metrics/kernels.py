@@ -990,9 +990,17 @@ def _segment(
     chunk_len: npt.NDArray[np.int64],
     chunk_ids: npt.NDArray[np.int64],
     counts: npt.NDArray[np.int32],
+    spaces: npt.NDArray[np.int32],
 ) -> tuple[int, int]:
     """The count of segment [seg, x) when known (else -1), and the slot of ``counts`` it
-    belongs in (else -1)."""
+    belongs in (else -1). ``spaces[n]``: the count of n spaces alone."""
+    if n_in == 0:  # whitespace between two cuts: known when it is a few plain spaces
+        if x - seg >= len(spaces):
+            return -1, -1
+        for i in range(seg, x):
+            if codes[i] != 32:
+                return -1, -1
+        return int(spaces[x - seg]), -1
     if n_in != 1:
         return -1, -1
     a = chunk_pos[only]
@@ -1025,6 +1033,7 @@ def token_segments(
     chunk_ids: npt.NDArray[np.int64],
     chunk_starts: npt.NDArray[np.int64],
     counts: npt.NDArray[np.int32],
+    spaces: npt.NDArray[np.int32],
     known: npt.NDArray[np.int64],
     ranges: npt.NDArray[np.int64],
     fill: npt.NDArray[np.int64],
@@ -1032,26 +1041,32 @@ def token_segments(
     line_starts: bool,
 ) -> None:
     """Cut every text where a GPT-style BPE pre-tokenizer can never join its two sides, so
-    that the token count of the text is the sum of its segments' counts:
+    that the token count of the text is the sum of its segments' counts. Three rules, for a
+    whitespace run that comes before a chunk (a run of non-whitespace characters):
 
-    (a) before a space that follows a non-whitespace character: no piece of tiktoken's
-        cl100k, o200k, p50k or r50k patterns holds a non-whitespace character and then a
-        space, and scanning restarts there (a segment cut only so ends with a
-        non-whitespace character, so no look-ahead at its end sees anything else);
-    (b) with ``line_starts`` (cl100k only), also before a non-whitespace character that
-        follows a line break: cl100k's pieces that can hold a line break end at one (its
-        ``\\s*[\\r\\n]`` comes before ``\\s+(?!\\S)``, and ``\\s++$`` takes a segment's
-        trailing run whole, as the full text's ``\\s*[\\r\\n]`` does), and the next piece
-        cannot take it as its leading character. o200k's ``[\\r\\n/]*`` after punctuation
-        and p50k's ``\\s+(?!\\S)`` before a line break break this rule.
+    (a) before the run when it starts with a space and follows a chunk: no piece of
+        tiktoken's cl100k, o200k, p50k or r50k patterns holds a non-whitespace character
+        and then a space, and scanning restarts there;
+    (b) with ``line_starts`` (cl100k only), after the run's last line break: cl100k's pieces
+        that can hold a line break end at the last one of their run (its ``\\s*[\\r\\n]``
+        comes before ``\\s+(?!\\S)``), and the next piece cannot start with it. Alone, a
+        segment's trailing run is one ``\\s++$`` piece, the same span. o200k's
+        ``[\\r\\n/]*`` after punctuation and p50k's ``\\s+(?!\\S)`` before a line break
+        break this rule;
+    (c) before the last character of a run of spaces and tabs (all of the run, or what
+        follows its last line break under (b)): whitespace before a non-whitespace character
+        ends one piece early (``\\s+(?!\\S)``), leaving its last character to lead the next
+        piece, and with no line break in it that piece alone is the same span.
 
-    A segment that is one chunk, after nothing or one space (L), followed by nothing, "\\n"
-    or "\\n\\n" (R), takes its count from ``counts[2 * R + L, chunk id]`` when known
-    (not -1) and adds it to ``known[d]``. Every other segment goes to ``ranges`` (start, end
-    in ``codes``; text d has ``per_doc[d]`` of them) for the caller to count; ``fill[k]``
-    is where the caller should keep the count of range k (that flat index of ``counts``),
-    or -1.
+    No cut falls inside the text's trailing run (``\\s++$`` takes it whole). A segment that
+    is one chunk, after nothing or one space (L), followed by nothing, "\\n" or "\\n\\n"
+    (R), takes its count from ``counts[2 * R + L, chunk id]`` when known (not -1); one of a
+    few plain spaces from ``spaces``; both add to ``known[d]``. Every other segment goes to
+    ``ranges`` (start, end in ``codes``; text d has ``per_doc[d]`` of them) for the caller to
+    count; ``fill[k]`` is where the caller should keep the count of range k (that flat index
+    of ``counts``), or -1.
     """
+    cuts = np.empty(4, dtype=np.int64)
     n_ranges = 0
     for d in range(len(text_starts) - 1):
         base = text_starts[d]
@@ -1065,27 +1080,42 @@ def token_segments(
         last = chunk_starts[d + 1]
         prev_end = base
         for k in range(first, last + 2):
-            # k < last: the cuts before chunk k; k == last: before the trailing run; then
-            # the end of the text
-            x1 = -1  # a cut at the start of the run before chunk k (rule a)
-            x2 = -1  # a cut at chunk k itself (rule b), or the end of the text
+            # k < last: the cuts in the run before chunk k; k == last: at the trailing run;
+            # then the end of the text
+            n_cuts = 0
             if k < last:
                 pos = chunk_pos[k]
                 if prev_end < pos:
                     if k > first and codes[prev_end] == 32:
-                        x1 = prev_end
-                    if line_starts and (codes[pos - 1] == 10 or codes[pos - 1] == 13):
-                        x2 = pos
+                        cuts[n_cuts] = prev_end  # (a)
+                        n_cuts += 1
+                    # back from the chunk over spaces and tabs (every pattern's \\s), to a
+                    # line break or anything else (Python's whitespace that tiktoken may not
+                    # take for whitespace, such as U+001C)
+                    lb = pos - 1
+                    while lb >= prev_end and (codes[lb] == 32 or codes[lb] == 9):
+                        lb -= 1
+                    plain = lb < prev_end  # spaces and tabs only
+                    if lb >= prev_end and (codes[lb] == 10 or codes[lb] == 13) and line_starts:
+                        cuts[n_cuts] = lb + 1  # (b)
+                        n_cuts += 1
+                        plain = True  # what is left after the line break
+                    if plain and lb + 1 < pos:
+                        cuts[n_cuts] = pos - 1  # (c)
+                        n_cuts += 1
             elif k == last:
                 if k > first and prev_end < end and codes[prev_end] == 32:
-                    x1 = prev_end
+                    cuts[n_cuts] = prev_end  # (a)
+                    n_cuts += 1
             else:
-                x2 = end
-            for x in (x1, x2):
+                cuts[n_cuts] = end
+                n_cuts += 1
+            for j in range(n_cuts):
+                x = cuts[j]
                 if x <= seg:
                     continue
                 c, slot = _segment(
-                    codes, seg, x, n_in, only, chunk_pos, chunk_len, chunk_ids, counts
+                    codes, seg, x, n_in, only, chunk_pos, chunk_len, chunk_ids, counts, spaces
                 )
                 if c >= 0:
                     total += c

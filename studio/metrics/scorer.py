@@ -173,6 +173,7 @@ class TextScorer:
             raise ValueError(f"unknown segment rule {segment_tokens!r}")
         self._segment_tokens = segment_tokens if token_counter is not None else None
         self._segment_counts: dict[str, int] = {}
+        self._space_counts = np.zeros(0, dtype=np.int32)  # tokens in n spaces, once needed
 
     def view(self, text: str, language: str | None = None) -> TextView:
         """The shared split of ``text`` (see :mod:`studio.metrics.view`)."""
@@ -413,12 +414,15 @@ class TextScorer:
         n_docs = len(text_starts) - 1
         known = np.empty(n_docs, dtype=np.int64)
         per_doc = np.empty(n_docs, dtype=np.int64)
-        cap = len(tb.chunk_pos) + 2 * n_docs
+        if not len(self._space_counts):
+            self._space_counts = np.array([count(" " * n) for n in range(64)], dtype=np.int32)
+        cap = 3 * len(tb.chunk_pos) + 2 * n_docs  # at most three cuts per run, plus the ends
         ranges = np.empty(2 * cap, dtype=np.int64)
         fill = np.empty(cap, dtype=np.int64)
         kernels.token_segments(
             codes, text_starts, tb.chunk_pos, tb.chunk_len, tb.chunk_ids, tb.chunk_starts,
-            counts, known, ranges, fill, per_doc, self._segment_tokens == "spaces+lines",
+            counts, self._space_counts, known, ranges, fill, per_doc,
+            self._segment_tokens == "spaces+lines",
         )  # fmt: skip
         cache = self._segment_counts
         if len(cache) > 1_000_000:
