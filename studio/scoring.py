@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from studio.metrics.scorer import TextScore, TextScorer
-    from studio.store import Generation, Store
+    from studio.store import Generation, Run, Store
 
 METRICS_VERSION = "studio-metrics-1"
 # generation field -> group name in run_metrics
@@ -167,6 +167,14 @@ def score_run(
         raise NothingToScoreError(f"run {run.id} has no generated text to score")
     scorer = scorer or build_scorer()
     scores = scorer.score_batch([g.text or "" for g in gens], language)
+    return save_scores(store, run, gens, scores)
+
+
+def save_scores(
+    store: Store, run: Run, gens: list[Generation], scores: list[TextScore]
+) -> RunScores:
+    """Store a run's per-text scores (``scores[i]`` for ``gens[i]``) and its set metrics,
+    however the per-text scores were computed (here, or by an executor's shards)."""
     store.save_text_metrics(
         ((run.id, g.id, s.metrics, dict(s.filters)) for g, s in zip(gens, scores, strict=True)),
         METRICS_VERSION,

@@ -154,7 +154,7 @@ def score_run_sharded(
     storing nothing, when any shard failed: a rerun scores only what the shard files lack.
     """
     from studio.metrics.scorer import TextScore
-    from studio.scoring import METRICS_VERSION, NothingToScoreError, RunScores, summarise
+    from studio.scoring import METRICS_VERSION, NothingToScoreError, save_scores
 
     run = store.get_run(run_id)
     gens = [g for g in store.generations(run.id, status="ok") if g.text and g.text.strip()]
@@ -179,13 +179,7 @@ def score_run_sharded(
         raise ShardsFailedError(sorted(failures, key=lambda o: o.shard))
     by_id = {row[0]: row for o in outcomes for row in o.scores}
     scores = [TextScore(by_id[g.id][1], by_id[g.id][2]) for g in gens]
-    store.save_text_metrics(
-        ((run.id, g.id, s.metrics, dict(s.filters)) for g, s in zip(gens, scores, strict=True)),
-        METRICS_VERSION,
-    )
-    rows = summarise(gens, scores, seed=run.seed or 0)
-    store.save_run_metrics(run.id, rows, METRICS_VERSION)
-    return RunScores(run.id, tuple(rows))
+    return save_scores(store, run, gens, scores)
 
 
 def default_shard_root(db_path: Path) -> Path:
